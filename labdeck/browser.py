@@ -1,0 +1,79 @@
+"""Find and launch the Chromium that tests, checks, pdf and bench drive.
+
+Playwright cannot download its own browser here, so we look for one in a
+fixed order and launch it with flags that keep it offline and quiet.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+# No sandbox (we run as root in CI), no GPU, and nothing that phones home.
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+
+
+class ChromiumNotFound(RuntimeError):
+    """No usable Chromium binary: the message says where we looked."""
+
+
+def _is_executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _playwright_bundled() -> str | None:
+    """Playwright's own chromium, if `playwright install` ever ran on this machine."""
+    base = os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or str(Path.home() / ".cache" / "ms-playwright")
+    patterns = ["chromium-*/chrome-linux*/chrome", "chromium-*/chrome-mac*/Chromium.app/Contents/MacOS/Chromium"]
+    found = sorted(p for pat in patterns for p in glob.glob(os.path.join(base, pat)))
+    found = [p for p in found if _is_executable(p)]
+    return found[-1] if found else None   # highest revision sorts last
+
+
+def chromium_path(explicit: str | None = None) -> str:
+    """The Chromium to use: `explicit`, else $LABDECK_CHROMIUM, else Playwright's
+    bundled one, else /usr/bin/chromium. Raises ChromiumNotFound."""
+    tried = []
+    for label, candidate in (("--chromium", explicit), ("LABDECK_CHROMIUM", os.environ.get("LABDECK_CHROMIUM"))):
+        if candidate:
+            if _is_executable(candidate):
+                return candidate
+            # an explicit choice that is wrong is an error, not a reason to fall back
+            raise ChromiumNotFound(f"{label}: {candidate} is not an executable file")
+    bundled = _playwright_bundled()
+    if bundled:
+        return bundled
+    tried.append("Playwright's browsers folder")
+    if _is_executable(SYSTEM_CHROMIUM):
+        return SYSTEM_CHROMIUM
+    tried.append(SYSTEM_CHROMIUM)
+    raise ChromiumNotFound(
+        "no Chromium found (looked in " + ", ".join(tried) + "); "
+        "install it (apt-get install chromium) or set LABDECK_CHROMIUM"
+    )
+
+
+@contextmanager
+def launch(headless: bool = True, path: str | None = None) -> Iterator["object"]:
+    """Yield a Playwright Browser running our Chromium; closes everything on exit."""
+    from playwright.sync_api import sync_playwright   # imported late: the build itself never needs it
+
+    executable = chromium_path(path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=headless, args=LAUNCH_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,0 +1,64 @@
+"""Compiler-style diagnostics: `path:line: error|warning: message`.
+
+Stages report into a Diagnostics collector instead of raising tracebacks;
+`BuildError` stops a stage at once with one located message.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: str   # "error" | "warning"
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.severity}: {self.message}"
+
+
+class BuildError(Exception):
+    """A located, fatal problem: printed as one line, never as a traceback."""
+
+    def __init__(self, path: str, line: int | None, message: str):
+        self.diagnostic = Diagnostic("error", str(path), line, message)
+        super().__init__(str(self.diagnostic))
+
+
+@dataclass
+class Diagnostics:
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def warning(self, path, line, message: str) -> None:
+        self._add(Diagnostic("warning", str(path), line, message))
+
+    def error(self, path, line, message: str) -> None:
+        self._add(Diagnostic("error", str(path), line, message))
+
+    def _add(self, d: Diagnostic) -> None:
+        if d not in self.items:     # shared chapters would repeat the same warning per deck
+            self.items.append(d)
+
+    def extend(self, other: "Diagnostics") -> None:
+        for d in other.items:
+            self._add(d)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "warning"]
+
+    def failed(self, strict: bool = False) -> bool:
+        return bool(self.errors) or (strict and bool(self.warnings))
+
+    def print(self, stream=None) -> None:
+        stream = stream or sys.stderr
+        for d in self.items:
+            print(d, file=stream)

@@ -1,0 +1,281 @@
+"""Mermaid diagrams rendered to inline SVG at build time, offline.
+
+In container.training a `<pre class="mermaid">` block is drawn in the
+browser by mermaid.js from a CDN. Our decks must work with no network, so
+we run mermaid (the npm package, pinned in package.json, `npm ci`) once at
+build time in Chromium and inline the SVG it makes.
+
+Usage from the renderer, after each slide's HTML is rendered:
+
+    apply_mermaid(slides, cache_dir, diags)        # one call for a whole deck
+
+or step by step:
+
+    diagrams = [Diagram(src, slide.pos.path, slide.pos.line)
+                for slide in slides for src in find_mermaid_blocks(slide.html)]
+    svgs = render_mermaid(diagrams, cache_dir, diags)
+    slide.html = replace_mermaid_blocks(slide.html, svgs, scope=f"s{slide.number}")
+
+Every SVG is cached in `cache_dir/mermaid/<sha256>.svg` (key: mermaid
+version + our render settings + the source), and a syntax error in
+`<sha256>.err`, so a warm build never launches a browser and still warns.
+When mermaid or Chromium is missing we warn once and return no SVG for the
+uncached diagrams: their `<pre class="mermaid">` stays as text.
+"""
+from __future__ import annotations
+
+import hashlib
+import html as htmllib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+from labdeck.diagnostics import Diagnostics
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MERMAID_DIR = REPO_ROOT / "node_modules" / "mermaid"
+
+# What we pass to mermaid.initialize; part of the cache key, so changing it
+# re-renders everything.
+MERMAID_CONFIG = {"startOnLoad": False, "securityLevel": "strict", "theme": "default"}
+RENDER_TIMEOUT_MS = 30_000
+
+
+class Diagram(NamedTuple):
+    """A diagram source (as mermaid reads it: the `<pre>`'s textContent) and
+    where it comes from, for warnings. `line` may be the slide's first line."""
+    source: str
+    path: str
+    line: int | None = None
+
+
+# --- finding and replacing blocks in rendered HTML -------------------------
+
+# markdown-it passes the block through as raw HTML, so we see it verbatim.
+# A class attribute containing the word "mermaid"; not yet processed.
+_BLOCK_RE = re.compile(
+    r"""<pre\b(?P<attrs>[^>]*?\bclass\s*=\s*(?P<q>["'])(?:[^"']*\s)?mermaid(?:\s[^"']*)?(?P=q)[^>]*)>"""
+    r"""(?P<body>.*?)</pre\s*>""",
+    re.IGNORECASE | re.DOTALL)
+_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+# A tag starts with `<` + letter (HTML tokenizer rule), so `A <--> B` stays text.
+_TAG_RE = re.compile(r"</?[A-Za-z][^>]*>")
+_SVG_ID_RE = re.compile(r"""^\s*<svg\b[^>]*?\bid=["']([^"']+)["']""")
+
+
+def _text_content(body: str) -> str:
+    """What `pre.textContent` would be: tags and comments dropped, entities
+    decoded, and the one newline the HTML parser eats after `<pre>` removed."""
+    text = _COMMENT_RE.sub("", body)
+    text = _TAG_RE.sub("", text)
+    text = htmllib.unescape(text)
+    if text.startswith("\r\n"):
+        return text[2:]
+    if text.startswith("\n"):
+        return text[1:]
+    return text
+
+
+def _blocks(html: str):
+    for m in _BLOCK_RE.finditer(html):
+        if "data-processed" in m.group("attrs").lower():
+            continue
+        yield m, _text_content(m.group("body"))
+
+
+def find_mermaid_blocks(html: str) -> list[str]:
+    """The sources of the `<pre class="mermaid">` blocks in `html`, in order."""
+    return [src for _, src in _blocks(html)]
+
+
+def replace_mermaid_blocks(html: str, svgs: dict[str, str], scope: str = "") -> str:
+    """Put each rendered SVG inside its `<pre class="mermaid">` (the DOM mermaid.js
+    itself leaves: same element, `data-processed="true"`); blocks without an SVG
+    stay as they are.
+
+    Ids: an SVG's id (and its `#id` styles, marker ids...) is renamed to
+    `<id>-<scope><n>`, n counting blocks in this `html`, so the same diagram on
+    several slides never repeats an id. Pass a scope unique in the document for
+    each fragment, e.g. `s12` for slide 12."""
+    out, pos, n = [], 0, 0
+    for m, src in _blocks(html):
+        svg = svgs.get(src)
+        if svg is None:
+            continue
+        n += 1
+        m_id = _SVG_ID_RE.match(svg)
+        if m_id:
+            old = m_id.group(1)
+            svg = svg.replace(old, f"{old}-{scope}{n}")
+        out.append(html[pos:m.start()])
+        out.append(f'<pre{m.group("attrs")} data-processed="true">{svg}</pre>')
+        pos = m.end()
+    out.append(html[pos:])
+    return "".join(out)
+
+
+# --- rendering --------------------------------------------------------------
+
+def mermaid_version(mermaid_dir: Path = MERMAID_DIR) -> str | None:
+    try:
+        return json.loads((mermaid_dir / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _key(version: str, source: str) -> str:
+    h = hashlib.sha256()
+    h.update(f"mermaid {version}\n{json.dumps(MERMAID_CONFIG, sort_keys=True)}\n".encode())
+    h.update(source.encode())
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # Two builds may share the cache: never let one read a half-written file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _one_line_error(message: str) -> str:
+    """Mermaid's parse errors are 4 lines (message, excerpt, caret, expected);
+    keep the first and last, shortened."""
+    lines = [l.strip() for l in message.strip().splitlines() if l.strip()]
+    if not lines:
+        return "unknown error"
+    text = lines[0] if len(lines) == 1 else f"{lines[0].rstrip(':')}: {lines[-1]}"
+    return text if len(text) <= 240 else text[:237] + "..."
+
+
+_RENDER_JS = """async ([id, src]) => {
+  try {
+    const { svg } = await mermaid.render(id, src);
+    return { svg };
+  } catch (e) {
+    // mermaid may leave its scratch element behind after an error
+    document.getElementById('d' + id)?.remove();
+    return { error: String((e && e.message) || e) };
+  }
+}"""
+
+
+def _render_in_browser(todo: dict[str, str], mermaid_js: Path, browser_path: str) -> dict[str, dict]:
+    """key -> {"svg": ...} or {"error": ...}, for all `todo` (key -> source) in
+    one Chromium launch. Raises on a browser that cannot start."""
+    from labdeck.browser import launch
+
+    results: dict[str, dict] = {}
+    with launch(path=browser_path) as browser:
+        page = browser.new_page()
+        page.set_default_timeout(RENDER_TIMEOUT_MS)
+        page.goto("about:blank")
+        page.add_script_tag(path=str(mermaid_js))
+        page.evaluate("cfg => mermaid.initialize(cfg)", MERMAID_CONFIG)
+        for key, src in todo.items():
+            try:
+                results[key] = page.evaluate(_RENDER_JS, [f"mermaid-{key[:16]}", src])
+            except Exception as e:   # a diagram that hangs or kills the page
+                results[key] = {"error": _one_line_error(str(e))}
+    return results
+
+
+def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
+                   cache_dir: Path, diags: Diagnostics,
+                   browser_path: str | None = None,
+                   mermaid_dir: Path = MERMAID_DIR) -> dict[str, str]:
+    """Map each diagram source to its SVG (sources that failed or could not be
+    rendered are absent). Diagrams are `(source, path, line)`: the position is
+    only used for warnings, once per distinct source (its first occurrence).
+    Uncached ones are rendered in one Chromium launch (`browser_path`, else
+    labdeck.browser.chromium_path()'s choice); cached ones need neither Chromium
+    nor a browser launch. `mermaid_dir` is node_modules/mermaid (tests move it)."""
+    first: dict[str, Diagram] = {}
+    for d in diagrams:
+        d = Diagram(*d)
+        first.setdefault(d.source, d)
+    if not first:
+        return {}
+
+    version = mermaid_version(mermaid_dir)
+    if version is None:
+        d = next(iter(first.values()))
+        diags.warning(d.path, d.line, f"mermaid diagrams left as text: {mermaid_dir} not found "
+                      f"(run `npm ci` in {REPO_ROOT})")
+        return {}
+
+    cache = Path(cache_dir) / "mermaid"
+    svgs: dict[str, str] = {}
+    todo: dict[str, str] = {}         # key -> source
+    errors: dict[str, str] = {}       # source -> message
+    for src in first:
+        key = _key(version, src)
+        try:
+            svgs[src] = (cache / f"{key}.svg").read_text(encoding="utf-8")
+            continue
+        except OSError:
+            pass
+        try:
+            errors[src] = (cache / f"{key}.err").read_text(encoding="utf-8")
+            continue
+        except OSError:
+            pass
+        todo[key] = src
+
+    if todo:
+        from labdeck.browser import ChromiumNotFound, chromium_path
+
+        mermaid_js = mermaid_dir / "dist" / "mermaid.min.js"
+        d = first[next(iter(todo.values()))]
+        problem = None
+        if not mermaid_js.is_file():
+            problem = f"{mermaid_js} not found (run `npm ci` in {REPO_ROOT})"
+        else:
+            try:
+                browser_path = chromium_path(browser_path)
+            except ChromiumNotFound as e:
+                problem = str(e)
+        if problem:
+            diags.warning(d.path, d.line, f"{len(todo)} mermaid diagram(s) left as text: {problem}")
+        else:
+            try:
+                results = _render_in_browser(todo, mermaid_js, browser_path)
+            except Exception as e:
+                diags.warning(d.path, d.line, f"{len(todo)} mermaid diagram(s) left as text: "
+                              f"Chromium failed: {_one_line_error(str(e))}")
+                results = {}
+            for key, res in results.items():
+                src = todo[key]
+                if "svg" in res:
+                    svgs[src] = res["svg"]
+                    _write_atomic(cache / f"{key}.svg", res["svg"])
+                else:
+                    errors[src] = _one_line_error(res.get("error", ""))
+                    _write_atomic(cache / f"{key}.err", errors[src])
+
+    for src, message in errors.items():
+        d = first[src]
+        diags.warning(d.path, d.line, f"mermaid diagram not rendered: {message}")
+    return svgs
+
+
+def apply_mermaid(slides, cache_dir: Path, diags: Diagnostics,
+                  browser_path: str | None = None) -> int:
+    """Render the mermaid blocks of rendered slides (model.Slide: `.html`,
+    `.pos`, `.number`) in place; returns how many blocks got an SVG."""
+    slides = list(slides)
+    found = [(s, find_mermaid_blocks(s.html)) for s in slides]
+    diagrams = [Diagram(src, s.pos.path, s.pos.line) for s, srcs in found for src in srcs]
+    if not diagrams:
+        return 0
+    svgs = render_mermaid(diagrams, cache_dir, diags, browser_path)
+    count = 0
+    for s, srcs in found:
+        if srcs:
+            s.html = replace_mermaid_blocks(s.html, svgs, scope=f"s{s.number}-")
+            count += sum(1 for src in srcs if src in svgs)
+    return count

@@ -1,0 +1,102 @@
+"""The deck model: plain objects that every stage after parsing reads.
+
+manifest → chapters → slides → render → write. Labs, checks and watch never
+re-parse Markdown: they read these objects (or build.json / labs.json, which
+are dumps of them).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where something came from: a path relative to the source root, 1-based line."""
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass
+class LabStep:
+    """One step of a `.lab[` block: a fenced block or a hidden `<!-- ```x y``` -->`."""
+    directive: str          # bash, hide, wait, longwait, key, keys, copy, paste, check, open, tmux
+    text: str               # the command / argument, cleaned as it would be typed
+    pos: Position
+    hidden: bool = False    # came from an HTML comment (not shown on the slide)
+    placeholder: bool = False  # contains a highlighted placeholder the learner must replace
+
+
+@dataclass
+class LabBlock:
+    pos: Position
+    steps: list[LabStep] = field(default_factory=list)
+
+
+@dataclass
+class Slide:
+    """One slide as remark shows it: every `--` step is a Slide of its own."""
+    number: int                     # 1-based position in the deck (remark's index + 1)
+    pos: Position                   # where this step's own text starts
+    name: str | None
+    classes: list[str]
+    properties: dict[str, str]
+    markdown: str                   # Markdown shown (template/previous steps included)
+    notes: str                      # presenter notes (Markdown)
+    step: int = 0                   # 0 = first step of a slide, n = n-th `--` continuation
+    counted: bool = True            # count: false slides are shown but not numbered
+    display_number: int = 0         # the number shown on the slide (remark's counting)
+    topics: dict[str, list[str]] = field(default_factory=dict)   # "EN" -> ["topic", ...]
+    labs: list[LabBlock] = field(default_factory=list)
+    html: str = ""                  # rendered content (filled by render)
+    notes_html: str = ""
+
+
+@dataclass
+class Chapter:
+    """One `content` item: a file or an inline fragment."""
+    source: str                     # path relative to the source root, or "<manifest>:line"
+    titles: list[str] = field(default_factory=list)   # `# ` lines, in order
+    slides: list[Slide] = field(default_factory=list)
+    topics: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.titles[0] if self.titles else ""
+
+
+@dataclass
+class Part:
+    number: int                     # 1-based
+    chapters: list[Chapter] = field(default_factory=list)
+
+    @property
+    def titles(self) -> list[str]:
+        return [t for c in self.chapters for t in c.titles]
+
+
+@dataclass
+class Deck:
+    manifest: Path                  # the manifest file
+    stem: str                       # dist/<stem>.html
+    title: str
+    values: dict                    # manifest values used by @@X@@ (title, chat, ...)
+    chapters: list[Chapter] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+    slides: list[Slide] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)   # deck-wide reference links
+    assets: dict[str, Path] = field(default_factory=dict)  # dist-relative path -> source file
+    exclude: list[str] = field(default_factory=list)
+
+    @property
+    def html_name(self) -> str:
+        return f"{self.stem}.html"
+
+    def slide_by_name(self, name: str) -> Slide | None:
+        for s in self.slides:
+            if s.name == name:
+                return s
+        return None

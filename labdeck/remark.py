@@ -1,0 +1,216 @@
+"""remark's slide splitting, ported: lexer + parser rules, with source offsets.
+
+We follow remark's own lexer (src/remark/lexer.js) so that slides split
+exactly as remark splits them: `---`/`--`/`???` only count outside fenced
+code, indented code, inline code spans and `.name[...]` blocks, and a stray
+backtick can hide a separator just as it does in remark.
+
+The output is a list of ParsedSlide, each holding a content tree of strings
+and ContentClass nodes, with the source offset of everything.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# remark's regexes, group numbers as in the combined JS regex.
+_CODE = r"(?:^|\n)( {4}[^\n]+\n*)+"
+_INLINE_CODE = r"`([^`]+?)`"
+_CONTENT = r"(?:\\)?((?:\.[a-zA-Z_\-][a-zA-Z\-_0-9]*)+)\["
+_FENCES = r"(?:^|\n) *(`{3,}|~{3,}) *(?:\S+)? *\n(?:[\s\S]+?)\s*\4 *(?:\n+|$)"
+_DEF = r"(?:^|\n) *\[([^\]]+)\]: *<?([^\s>]+)>?(?: +[\"(]([^\n]+)[\")])? *(?:\n+|$)"
+_MACRO = r"!\[:([^\] ]+)([^\]]*)\](?:\(([^\)]*)\))?"
+_SEPARATOR = r"(?:^|\n)(---?)(?:\n|$)"
+_NOTES_SEPARATOR = r"(?:^|\n)(\?{3})(?:\n|$)"
+
+G_CODE, G_INLINE, G_CONTENT, G_FENCES, G_DEF, G_DEF_HREF, G_DEF_TITLE = 1, 2, 3, 4, 5, 6, 7
+G_MACRO, G_MACRO_ARGS, G_MACRO_OBJ, G_SEP, G_NOTES = 8, 9, 10, 11, 12
+
+
+def _compile(parts: list[str]) -> tuple[re.Pattern, re.Pattern]:
+    """Two Python regexes for one JS regex consumed from the front.
+
+    JS re-runs the regex on the rest of the string, so `^` means "where we
+    are now". Python's `^` does not honour pos, hence one pattern to try at
+    pos (`^` → empty) and one to search further on (`^` → impossible, only
+    `\\n` remains). JS `$` (no m flag) is Python `\\Z`.
+    """
+    src = "|".join(parts).replace("$", r"\Z")
+    at = re.compile(src.replace("(?:^|\\n)", "(?:|\\n)"))
+    # Every alternative starts with one of these characters: checking it
+    # first makes the scan several times faster.
+    later = re.compile("(?=[\\n`\\\\.!])(?:" + src.replace("(?:^|\\n)", "\\n") + ")")
+    return at, later
+
+
+BLOCK = _compile([_CODE, _INLINE_CODE, _CONTENT, _FENCES, _DEF, _MACRO, _SEPARATOR, _NOTES_SEPARATOR])
+INLINE = _compile([_CODE, _INLINE_CODE, _CONTENT, _FENCES, _DEF, _MACRO])
+
+
+@dataclass
+class Token:
+    type: str           # text code fences def macro content_start content_end separator notes_separator
+    start: int          # offset in the chapter text
+    end: int
+    text: str = ""
+    classes: list[str] = field(default_factory=list)
+    block: bool = False
+    id: str = ""        # def: label; macro: name
+    href: str = ""      # def: url; macro: obj
+    title: str | None = None
+    args: list[str] = field(default_factory=list)
+
+
+def _search(pats, src: str, pos: int, end: int):
+    at, later = pats
+    m = at.match(src, pos, end)
+    if m is not None:
+        return m
+    return later.search(src, pos + 1, end) if pos < end else None
+
+
+def _bracketed_end(src: str, pos: int, end: int) -> int | None:
+    """Offset of the `]` closing a `[` opened just before pos (remark counts every bracket)."""
+    depth = 1
+    while pos < end:
+        c = src[pos]
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+            if depth == 0:
+                return pos
+        pos += 1
+    return None
+
+
+def lex(src: str, pos: int = 0, end: int | None = None, pats=BLOCK, tokens=None) -> list[Token]:
+    tokens = [] if tokens is None else tokens
+    end = len(src) if end is None else end
+    while pos <= end:
+        m = _search(pats, src, pos, end)
+        if m is None:
+            break
+        if m.start() > pos:
+            tokens.append(Token("text", pos, m.start(), src[pos:m.start()]))
+        g = m.group
+        mend = m.end()
+        kind = m.lastindex    # which alternative matched: groups are numbered in order
+        if kind == G_CODE:
+            tokens.append(Token("code", m.start(), mend, m.group(0)))
+        elif kind == G_INLINE:
+            tokens.append(Token("text", m.start(), mend, m.group(0)))
+        elif kind == G_FENCES:
+            tokens.append(Token("fences", m.start(), mend, m.group(0)))
+        elif G_DEF <= kind <= G_DEF_TITLE:
+            tokens.append(Token("def", m.start(), mend, id=g(G_DEF), href=g(G_DEF_HREF), title=g(G_DEF_TITLE)))
+        elif G_MACRO <= kind <= G_MACRO_OBJ:
+            args = [a.strip() for a in (g(G_MACRO_ARGS) or "").split(",")]
+            tokens.append(Token("macro", m.start(), mend, m.group(0), id=g(G_MACRO), href=g(G_MACRO_OBJ) or "", args=args))
+        elif kind == G_SEP:
+            tokens.append(Token("separator", m.start(), mend, g(G_SEP)))
+        elif kind == G_NOTES:
+            tokens.append(Token("notes_separator", m.start(), mend, g(G_NOTES)))
+        elif kind == G_CONTENT:
+            close = _bracketed_end(src, mend, end)
+            if close is None:
+                tokens.append(Token("text", m.start(), mend, m.group(0), classes=["<unclosed>"]))
+            else:
+                block = "\n" in src[mend:close]
+                tokens.append(Token("content_start", m.start(), mend, classes=g(G_CONTENT)[1:].split("."), block=block))
+                lex(src, mend, close, INLINE, tokens)
+                tokens.append(Token("content_end", close, close + 1, block=block))
+                mend = close + 1
+        if mend == pos and m.start() == pos:   # an empty match cannot happen with these regexes; guard anyway
+            mend += 1
+        pos = mend
+        if pos == end:
+            break
+    if pos < end:
+        tokens.append(Token("text", pos, end, src[pos:end]))
+    return tokens
+
+
+@dataclass
+class ContentClass:
+    classes: list[str]
+    block: bool
+    start: int              # offset of the `.name[` in the chapter text
+    inner_start: int        # offset of the first character inside the brackets
+    inner_end: int          # offset of the closing bracket
+    content: list = field(default_factory=list)   # str | ContentClass
+
+
+@dataclass
+class ParsedSlide:
+    start: int                      # offset of the slide's first character
+    content: list = field(default_factory=list)
+    notes: list | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    links: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)  # label -> (href, title, offset)
+    macros: list[Token] = field(default_factory=list)
+    unclosed: list[tuple[int, str]] = field(default_factory=list)   # `.name[` never closed: (offset, opener)
+
+    @property
+    def continued(self) -> bool:
+        return self.properties.get("continued") == "true"
+
+
+def _append(target, item) -> None:
+    lst = target.notes if isinstance(target, ParsedSlide) and target.notes is not None else target.content
+    if lst and isinstance(lst[-1], str) and isinstance(item, str):
+        lst[-1] += item
+    else:
+        lst.append(item)
+
+
+_PROPERTY = re.compile(r"^\n*([-\w]+):([^$\n]*)|\n*(?:<!--\s*)([-\w]+):([^$\n]*?)(?:\s*-->)", re.I)
+
+
+def extract_properties(source: str, properties: dict[str, str]) -> str:
+    """remark's extractProperties: leading `name: value` lines, and `<!-- name: value -->` anywhere."""
+    while True:
+        m = _PROPERTY.search(source)
+        if m is None:
+            return source
+        source = source[:m.start()] + source[m.end():]
+        if m.group(1) is not None:
+            properties[m.group(1).strip()] = m.group(2).strip()
+        else:
+            properties[m.group(3).strip()] = m.group(4).strip()
+
+
+def parse(src: str) -> list[ParsedSlide]:
+    """remark's Parser.parse, minus macros' expansion and the `exclude: true` filter."""
+    slides: list[ParsedSlide] = []
+    stack: list = [ParsedSlide(0)]
+    for tok in lex(src):
+        t = tok.type
+        if t in ("text", "code", "fences"):
+            if tok.classes:                  # an unclosed `.name[`: remark shows it as text
+                stack[0].unclosed.append((tok.start, tok.text))
+            _append(stack[-1], tok.text)
+        elif t == "def":
+            stack[0].links[tok.id] = (tok.href, tok.title, tok.start)
+        elif t == "macro":
+            stack[0].macros.append(tok)
+            _append(stack[-1], tok.text)     # expanded at render time (only `scale` is built in)
+        elif t == "content_start":
+            stack.append(ContentClass(tok.classes, tok.block, tok.start, tok.end, tok.end))
+        elif t == "content_end":
+            node = stack.pop()
+            node.inner_end = tok.start
+            _append(stack[-1], node)
+        elif t == "separator":
+            slides.append(stack[0])
+            new = ParsedSlide(tok.end)
+            new.properties["continued"] = "true" if tok.text == "--" else "false"
+            stack = [new]
+        elif t == "notes_separator":
+            stack[0].notes = []
+    slides.append(stack[0])
+    for s in slides:
+        s.properties.setdefault("continued", "false")
+        if s.content and isinstance(s.content[0], str):
+            s.content[0] = extract_properties(s.content[0], s.properties)
+    return slides

@@ -1,0 +1,329 @@
+"""Chapters → slides, as remark shows them.
+
+remark.py splits each chapter; here we insert markmaker's generated slides,
+apply remark's slide model (layouts, templates, `--` steps inheriting the
+previous step, `exclude`, `count`), and fill the deck model: every Slide with
+its source position, classes, name, notes, topics and lab blocks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import remark
+from .diagnostics import BuildError, Diagnostics
+from .model import Chapter, LabBlock, Part, Position, Slide
+from .source import TITLE_LINE, ChapterSource, Interstitials, anchor, title_slides_markdown, toc_markdown
+
+KNOWN_PROPERTIES = {"class", "name", "layout", "template", "exclude", "count",
+                    "background-image", "background-position", "background-size",
+                    "background-repeat", "background-color", "continued", "seq"}
+TOPIC_LINE = re.compile(r"^:([A-Z]{2}):[ \t]*(?:-[ \t]*)?(.*?)[ \t]*$", re.M)
+_FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_VARIABLE = re.compile(r"(\\)?(\{\{([^}\n]+)\}\})")
+
+
+@dataclass
+class Piece:
+    """A parsed slide with the chapter it came from, before remark's slide model."""
+    parsed: remark.ParsedSlide
+    chapter: ChapterSource
+    model_chapter: Chapter
+    text: str                       # the text the offsets refer to
+    pos: Position
+    generated: bool = False
+
+
+def split_classes(value: str) -> list[str]:
+    return [c for c in re.split(r"[,\s]+", value.strip()) if c]
+
+
+def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
+    """A fence left open swallows the rest of the deck in remark: an error for us."""
+    open_fence = None
+    for n, line in enumerate(chapter.text.split("\n")):
+        m = _FENCE_OPEN.match(line)
+        if not m:
+            continue
+        fence = m.group(1)
+        body = line.strip()
+        if open_fence is None and len(body) > 2 * len(fence) and body.endswith(fence):
+            continue                    # ```open url``` on one line: a lab directive, not a fence
+        if open_fence is None:
+            open_fence = (fence, n)
+        elif fence[0] == open_fence[0][0] and len(fence) >= len(open_fence[0]) and not line.strip()[len(fence):].strip():
+            open_fence = None
+    if open_fence is not None:
+        path, line = chapter.position(_line_offset(chapter.text, open_fence[1]))
+        raise BuildError(path, line, f"unclosed code fence {open_fence[0]} opened here")
+
+
+def _line_offset(text: str, index: int) -> int:
+    pos = 0
+    for _ in range(index):
+        pos = text.index("\n", pos) + 1
+    return pos
+
+
+def _first_text_offset(text: str, start: int) -> int:
+    """Where a slide's visible text starts: skip the blank lines after the separator."""
+    n = len(text)
+    while start < n and text[start] == "\n":
+        start += 1
+    return start
+
+
+_parse_cache: dict[str, list[remark.ParsedSlide]] = {}
+
+
+def parse_cached(text: str) -> list[remark.ParsedSlide]:
+    """Chapters shared by several decks are split once per process."""
+    slides = _parse_cache.get(text)
+    if slides is None:
+        slides = _parse_cache[text] = remark.parse(text)
+    return slides
+
+
+def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnostics) -> list[Piece]:
+    parsed = parse_cached(text)
+    pieces = []
+    for p in parsed:
+        for offset, opener in p.unclosed:
+            path, line = ch.position(offset)
+            raise BuildError(path, line, f"unclosed {opener} opened here")
+        path, line = ch.position(_first_text_offset(text, p.start))
+        pieces.append(Piece(p, ch, model, text, Position(path, line)))
+    return pieces
+
+
+def generated_pieces(markdown: str, ch: ChapterSource, model: Chapter, pos: Position) -> list[Piece]:
+    return [Piece(p, ch, model, markdown, pos, generated=True) for p in parse_cached(markdown)]
+
+
+def deck_pieces(chapters: list[ChapterSource], interstitials: Interstitials,
+                diags: Diagnostics) -> tuple[list[Piece], list[Chapter], list[Part]]:
+    """All parsed slides of a deck in order, generated ones included."""
+    toc = None
+    all_titles = [t for c in chapters for t, _ in c.titles]
+    parts: dict[int, Part] = {}
+    models: list[Chapter] = []
+    pieces: list[Piece] = []
+    title_index = 0
+    for ch in chapters:
+        check_fences(ch, diags)
+        model = Chapter(ch.source, [t for t, _ in ch.titles])
+        models.append(model)
+        if ch.part is not None:
+            parts.setdefault(ch.part, Part(ch.part)).chapters.append(model)
+        text = ch.text
+        if "@@TOC@@" in text:
+            if toc is None:
+                toc = toc_markdown(chapters)
+            text = _replace_toc(ch, toc)
+        own = chapter_pieces(ch, model, text, diags)
+        # Title slides go before the slide (with its `--` steps) holding each title.
+        inserts: dict[int, list[Piece]] = {}
+        for title, offset in ch.titles:
+            i = max((k for k, p in enumerate(own) if p.parsed.start <= offset), default=0)
+            while i > 0 and own[i].parsed.continued:
+                i -= 1
+            previous = anchor(all_titles[title_index - 1]) if title_index > 0 else f"toc-part-{ch.part}"
+            following = (anchor(all_titles[title_index + 1]) if title_index + 1 < len(all_titles)
+                         else f"toc-part-{ch.part}")
+            title_index += 1
+            path, line = ch.position(offset)
+            md = title_slides_markdown(title, previous, f"toc-part-{ch.part}", following, interstitials.next())
+            inserts.setdefault(i, []).extend(generated_pieces(md, ch, model, Position(path, line)))
+        for k, piece in enumerate(own):
+            pieces.extend(inserts.get(k, ()))
+            pieces.append(piece)
+    return pieces, models, [parts[k] for k in sorted(parts)]
+
+
+def _replace_toc(ch: ChapterSource, toc: str) -> str:
+    """Replace @@TOC@@ and keep every line's origin (TOC lines point at @@TOC@@)."""
+    lines = ch.text.split("\n")
+    origins = ch.origins or [(ch.source, ch.first_line + i) for i in range(len(lines))]
+    out, out_origins = [], []
+    for line, origin in zip(lines, origins):
+        if "@@TOC@@" in line:
+            new = line.replace("@@TOC@@", toc).split("\n")
+            out.extend(new)
+            out_origins.extend([origin] * len(new))
+        else:
+            out.append(line)
+            out_origins.append(origin)
+    ch.origins = out_origins
+    ch.text = "\n".join(out)
+    ch.titles = [(m.group(1), m.start()) for m in TITLE_LINE.finditer(ch.text)]
+    return ch.text
+
+
+# ---- remark's slide model -------------------------------------------------
+
+@dataclass
+class Shown:
+    """A slide after inheritance: what remark would display."""
+    piece: Piece
+    properties: dict[str, str]
+    content: list                   # str | remark.ContentClass
+    notes: list
+    own_content: list
+    links: dict = field(default_factory=dict)
+
+
+def _expand_variables(content: list, properties: dict[str, str]) -> list:
+    def expand(m: re.Match) -> str:
+        if m.group(1):
+            return m.group(2)
+        name = m.group(3).strip()
+        if name in properties and name != "content":
+            return properties[name]
+        return "" if name == "content" else m.group(2)
+
+    out = []
+    for item in content:
+        if isinstance(item, str):
+            out.append(_VARIABLE.sub(expand, item) if "{{" in item else item)
+        else:
+            out.append(item)
+    return out
+
+
+def _inherit(props: dict[str, str], template: Shown) -> dict[str, str]:
+    merged = dict(props)
+    for key, value in template.properties.items():
+        if key in ("name", "layout", "count"):
+            continue
+        if key == "class" and props.get("class"):
+            merged["class"] = f"{value}, {props['class']}"
+        elif key == "class" or key not in props:
+            merged[key] = value
+    return merged
+
+
+def apply_slide_model(pieces: list[Piece], exclude: list[str], diags: Diagnostics) -> list[Shown]:
+    """remark's createSlides + exclusion: which slides show, with what content."""
+    excluded_classes = set(exclude)
+    shown: list[Shown] = []
+    by_name: dict[str, Shown] = {}
+    layout: Shown | None = None
+    dropping = False
+    for piece in pieces:
+        p = piece.parsed
+        props = p.properties
+        own_classes = split_classes(props.get("class", ""))
+        if not p.continued:
+            dropping = False
+        if dropping or props.get("exclude", "").lower() == "true" or excluded_classes.intersection(own_classes):
+            dropping = True             # the slide goes, and its `--` steps with it
+            continue
+        for key in props:
+            if key not in KNOWN_PROPERTIES and not piece.generated:
+                diags.warning(piece.pos.path, piece.pos.line, f"unknown slide property '{key}'")
+        template = None
+        if p.continued and shown:
+            template = shown[-1]
+        elif props.get("template") and props["template"] in by_name:
+            template = by_name[props["template"]]
+        elif props.get("layout") == "false":
+            layout = None
+        elif layout is not None and props.get("layout") != "true":
+            template = layout
+        content = list(p.content)
+        notes = list(p.notes or [])
+        if template is not None:
+            props = _inherit(props, template)
+            if any(isinstance(c, str) and "{{content}}" in c.replace(" ", "") for c in template.content):
+                own_md = "".join(c for c in content if isinstance(c, str))
+                content = [c.replace("{{content}}", own_md) if isinstance(c, str) else c for c in template.content]
+            else:
+                content = template.content + content
+            if template.notes:
+                notes = template.notes + ["\n\n"] + notes
+        else:
+            props = dict(props)
+        s = Shown(piece, props, _expand_variables(content, props), notes, list(p.content), dict(p.links))
+        if props.get("layout") == "true":
+            layout = s
+            if p.properties.get("name"):
+                by_name[p.properties["name"]] = s
+            continue
+        name = p.properties.get("name")
+        if name:
+            by_name[name] = s
+        shown.append(s)
+    return shown
+
+
+def topics_of(notes: list) -> dict[str, list[str]]:
+    text = "".join(n for n in notes if isinstance(n, str))
+    topics: dict[str, list[str]] = {}
+    if ":" in text:
+        for m in TOPIC_LINE.finditer(text):
+            if m.group(2):
+                topics.setdefault(m.group(1), []).append(m.group(2))
+    return topics
+
+
+def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock]:
+    """`.lab[` / `.exercise[` blocks introduced by this step (not the inherited ones)."""
+    try:
+        from .labs.extract import parse_lab_block
+    except ImportError:         # labs not installed in this checkout yet
+        return []
+    blocks = []
+    stack = list(content)
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, remark.ContentClass):
+            if item.classes and item.classes[0] in ("lab", "exercise"):
+                path, line = piece.chapter.position(item.inner_start)
+                inner = piece.text[item.inner_start:item.inner_end]
+                blocks.append(parse_lab_block(inner, Position(path, line), diags))
+            else:
+                stack[:0] = item.content
+    return blocks
+
+
+def build_slides(pieces: list[Piece], exclude: list[str], diags: Diagnostics) -> tuple[list[Slide], list[Shown]]:
+    shown = apply_slide_model(pieces, exclude, diags)
+    slides: list[Slide] = []
+    names: dict[str, Slide] = {}
+    counted = 0
+    for i, s in enumerate(shown, 1):
+        props = s.properties
+        is_counted = props.get("count", "").lower() != "false"
+        counted += is_counted
+        own_name = s.piece.parsed.properties.get("name")
+        slide = Slide(
+            number=i, pos=s.piece.pos, name=own_name or None,
+            classes=split_classes(props.get("class", "")), properties=props,
+            markdown=markdown_of(s.content), notes=markdown_of(s.notes),
+            step=0, counted=is_counted, display_number=counted,
+            topics=topics_of(s.piece.parsed.notes or []),
+            labs=lab_blocks(s.piece, s.own_content, diags),
+        )
+        if s.piece.parsed.continued and slides:
+            slide.step = slides[-1].step + 1
+        if own_name:
+            if own_name in names:
+                first = names[own_name]
+                diags.warning(slide.pos.path, slide.pos.line,
+                              f"duplicate slide name '{own_name}' (first at {first.pos})")
+            else:
+                names[own_name] = slide
+        s.piece.model_chapter.slides.append(slide)
+        slides.append(slide)
+    return slides, shown
+
+
+def markdown_of(content: list) -> str:
+    """The content tree back as remark Markdown (for the model; rendering uses the tree)."""
+    out = []
+    for item in content:
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            out.append("." + ".".join(item.classes) + "[" + markdown_of(item.content) + "]")
+    return "".join(out)

@@ -1,0 +1,200 @@
+"""Load a manifest's chapters and do markmaker's generation.
+
+- chapter files and inline fragments, `@@X@@` strings, `@@INCLUDE[..]`,
+  `@@LINK[..]` (with the origin of every line kept for diagnostics);
+- `# ` title lines → parts, `@@TOC@@` slides, and the picture + title slides
+  inserted before the slide holding each title (done in slides.py, from the
+  plan computed here).
+"""
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import BuildError, Diagnostics
+from .manifest import ContentItem, Manifest
+
+TITLE_LINE = re.compile(r"^# (.*)", re.M)
+_INCLUDE = re.compile(r"@@INCLUDE\[([^\]]*)\]")
+_LINK = re.compile(r"@@LINK\[([^\]]*)\]")
+
+
+def anchor(title: str) -> str:
+    """markmaker's anchor: lower-case, spaces → '-', keep ASCII letters and '-'."""
+    title = title.lower().replace(" ", "-")
+    return "toc-" + "".join(c for c in title if c in string.ascii_letters + "-")
+
+
+@dataclass
+class ChapterSource:
+    source: str                     # path relative to the source root, or "manifest.yml" for inline text
+    file: Path | None               # the chapter file (None for inline fragments)
+    text: str                       # after @@ substitutions
+    first_line: int                 # source line of text's first line
+    part: int | None                # 1-based part number, None outside parts
+    titles: list[tuple[str, int]] = field(default_factory=list)   # (title, offset in text)
+    origins: list[tuple[str, int]] | None = None   # (path, line) of every text line, when includes moved lines
+    dependencies: set[Path] = field(default_factory=set)          # files read to make this text
+    linked: dict[str, Path] = field(default_factory=dict)         # dist path -> file, for @@LINK
+
+    def position(self, offset: int) -> tuple[str, int]:
+        """Source path and line of an offset in text."""
+        index = self.text.count("\n", 0, offset)
+        if self.origins is not None:
+            return self.origins[min(index, len(self.origins) - 1)]
+        return self.source, self.first_line + index
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+class Sources:
+    """Reads chapter files once per build (several decks share most chapters)."""
+
+    def __init__(self):
+        self._texts: dict[Path, str] = {}
+
+    def read(self, path: Path) -> str:
+        text = self._texts.get(path)
+        if text is None:
+            text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+            self._texts[path] = text
+        return text
+
+
+def _substitute(text: str, values: dict) -> str:
+    # markmaker's order: plain strings first, then links and includes.
+    for key in ("CHAT", "GITREPO", "SLIDES", "ZIP", "HTML"):
+        text = text.replace(f"@@{key}@@", values.get(key.lower(), ""))
+    return text.replace("@@TITLE@@", values.get("title", "").replace("\n", "<br/>"))
+
+
+def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sources, diags: Diagnostics) -> None:
+    """@@LINK and @@INCLUDE, line by line so every output line keeps its origin."""
+    text = _substitute(chapter.text, values)
+    if "@@INCLUDE[" not in text and "@@LINK[" not in text:
+        chapter.text = text
+        return
+    base = root.parent
+    out: list[str] = []
+    origins: list[tuple[str, int]] = []
+    for n, line in enumerate(text.split("\n")):
+        where = (chapter.source, chapter.first_line + n)
+        for m in _LINK.finditer(line):
+            target = _resolve(base, m.group(1), where, "@@LINK")
+            chapter.linked["files/" + m.group(1)] = target
+        line = _LINK.sub(lambda m: f"[{m.group(1)}](files/{m.group(1)})", line)
+        m = _INCLUDE.search(line)
+        if m is None:
+            out.append(line)
+            origins.append(where)
+            continue
+        target = _resolve(base, m.group(1), where, "@@INCLUDE")
+        chapter.dependencies.add(target.resolve())
+        pieces = (line[:m.start()] + sources.read(target) + line[m.end():]).split("\n")
+        out.extend(pieces)
+        origins.append(where)
+        origins.extend((m.group(1), k) for k in range(1, len(pieces)))
+    chapter.text = "\n".join(out)
+    chapter.origins = origins
+
+
+def _resolve(base: Path, name: str, where: tuple[str, int], what: str) -> Path:
+    target = base / name
+    if not _inside(target, base):
+        raise BuildError(where[0], where[1], f"{what}[{name}] escapes the source folder {base}")
+    if not target.is_file():
+        raise BuildError(where[0], where[1], f"{what}[{name}]: file not found")
+    return target
+
+
+def _follow_text_symlink(path: Path, rel: str, root: Path, sources: Sources) -> tuple[Path, str]:
+    """A git symlink checked out as a plain file holds just its target's name
+    (core.symlinks=false, or a copy made without links): follow it like git would."""
+    text = sources.read(path)
+    if path.stat().st_size < 256 and "\n" not in text.strip() and text.strip().endswith(".md"):
+        target = path.parent / text.strip()
+        if target.is_file() and _inside(target, root) and target.resolve() != path.resolve():
+            return target, str(Path(rel).parent / text.strip()).removeprefix("./")
+    return path, rel
+
+
+def load_chapters(manifest: Manifest, root: Path, sources: Sources, diags: Diagnostics) -> list[ChapterSource]:
+    """The deck's chapters in order, with their parts (markmaker's rules)."""
+    values = manifest.values
+    chapters: list[ChapterSource] = []
+    part = 0
+
+    def load(item: ContentItem, part_no: int | None) -> list[ChapterSource]:
+        if item.is_group:
+            return [c for child in item.children for c in load(child, part_no)]
+        if item.text is not None:
+            ch = ChapterSource(manifest.rel, None, item.text, item.line, part_no)
+        else:
+            path = root / item.path
+            if not _inside(path, root):
+                raise BuildError(manifest.rel, item.line, f"chapter '{item.path}' is outside the source folder {root}")
+            if not path.is_file():
+                raise BuildError(manifest.rel, item.line, f"chapter '{item.path}' not found")
+            path, rel = _follow_text_symlink(path, item.path, root, sources)
+            ch = ChapterSource(rel, path, sources.read(path), 1, part_no)
+            ch.dependencies.add(path.resolve())
+        _expand_lines(ch, values, root, sources, diags)
+        ch.titles = [(m.group(1), m.start()) for m in TITLE_LINE.finditer(ch.text)]
+        return [ch]
+
+    for item in manifest.content:
+        loaded = load(item, None)
+        if any(c.titles for c in loaded):
+            part += 1
+            for c in loaded:
+                c.part = part
+        chapters.extend(loaded)
+    return chapters
+
+
+def toc_markdown(chapters: list[ChapterSource]) -> str:
+    """@@TOC@@: one slide per part, listing its titles."""
+    parts: dict[int, list[str]] = {}
+    for c in chapters:
+        if c.part is not None:
+            parts.setdefault(c.part, []).extend(t for t, _ in c.titles)
+    slides = []
+    for number, titles in parts.items():
+        head = "Table of contents" if len(parts) == 1 else f"Part {number}"
+        items = "".join(f"- [{t}](#{anchor(t)})\n\n" for t in titles)
+        slides.append(f"name: toc-part-{number}\n\n## {head}\n\n{items}")
+    return "\n---\n".join(slides)
+
+
+class Interstitials:
+    """interstitials.txt next to the manifests: one image URL a line, used in rotation."""
+
+    def __init__(self, folder: Path, sources: Sources):
+        path = folder / "interstitials.txt"
+        self.path = path if path.is_file() else None
+        self.images = [u.strip() for u in sources.read(path).splitlines() if u.strip()] if self.path else []
+        self.index = 0
+
+    def next(self) -> str | None:
+        if not self.images:
+            return None
+        image = self.images[self.index % len(self.images)]
+        self.index += 1
+        return image
+
+
+def title_slides_markdown(title: str, previous: str, toc: str, following: str, image: str | None) -> str:
+    """The two slides markmaker inserts before the slide holding a title."""
+    pic = (f"class: pic\n\n.interstitial[![Image separating from the next part]({image})]\n"
+           if image else "class: pic\n\n")
+    return (f"{pic}\n---\n\nname: {anchor(title)}\nclass: title\n\n {title}\n\n"
+            f".nav[\n[Previous part](#{previous})\n|\n[Back to table of contents](#{toc})\n|\n"
+            f"[Next part](#{following})\n]\n")
