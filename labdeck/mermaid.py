@@ -179,8 +179,8 @@ def _render_in_browser(todo: dict[str, str], mermaid_js: Path, browser_path: str
         for key, src in todo.items():
             try:
                 results[key] = page.evaluate(_RENDER_JS, [f"mermaid-{key[:16]}", src])
-            except Exception as e:   # a diagram that hangs or kills the page
-                results[key] = {"error": _one_line_error(str(e))}
+            except Exception as e:   # a diagram that hangs or kills the page: not cached
+                results[key] = {"error": _one_line_error(str(e)), "transient": True}
     return results
 
 
@@ -246,16 +246,17 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
                 results = _render_in_browser(todo, mermaid_js, browser_path)
             except Exception as e:
                 diags.warning(d.path, d.line, f"{len(todo)} mermaid diagram(s) left as text: "
-                              f"Chromium failed: {_one_line_error(str(e))}")
+                              f"rendering in Chromium failed: {_one_line_error(str(e))}")
                 results = {}
             for key, res in results.items():
                 src = todo[key]
                 if "svg" in res:
                     svgs[src] = res["svg"]
                     _write_atomic(cache / f"{key}.svg", res["svg"])
-                else:
+                else:   # a syntax error is cached too, so warm builds still warn
                     errors[src] = _one_line_error(res.get("error", ""))
-                    _write_atomic(cache / f"{key}.err", errors[src])
+                    if not res.get("transient"):
+                        _write_atomic(cache / f"{key}.err", errors[src])
 
     for src, message in errors.items():
         d = first[src]

@@ -1,0 +1,201 @@
+"""Mermaid blocks become inline SVG at build time: real Chromium, real mermaid
+from node_modules (installed with `npm ci` if missing), real cache files."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labdeck import mermaid
+from labdeck.browser import ChromiumNotFound, chromium_path
+from labdeck.diagnostics import Diagnostics
+from labdeck.mermaid import (Diagram, apply_mermaid, find_mermaid_blocks,
+                             render_mermaid, replace_mermaid_blocks)
+from labdeck.model import Position, Slide
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/container.training/slides"
+
+FLOWCHART = 'flowchart LR\n  Build["labdeck build"] --> Deck["offline deck"]\n'
+BROKEN = "flowchart TD\n  A --> B\n  B[[[ --> C\n"
+NOWHERE = "/nonexistent/chromium"
+
+
+@pytest.fixture(scope="module")
+def mermaid_installed():
+    if not (mermaid.MERMAID_DIR / "dist" / "mermaid.min.js").is_file():
+        try:
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=mermaid.REPO_ROOT,
+                           capture_output=True, timeout=600, check=False)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            pytest.skip(f"npm cannot install mermaid: {e}")
+    if not (mermaid.MERMAID_DIR / "dist" / "mermaid.min.js").is_file():
+        pytest.skip("npm could not install mermaid into node_modules (run `npm ci`)")
+    try:
+        chromium_path()
+    except ChromiumNotFound as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture(scope="module")
+def cold(mermaid_installed, tmp_path_factory):
+    """One cold render (one browser launch) of a good and a broken diagram."""
+    cache = tmp_path_factory.mktemp("cache")
+    diags = Diagnostics()
+    svgs = render_mermaid([Diagram(FLOWCHART, "k8s/a.md", 10), Diagram(BROKEN, "k8s/b.md", 20)],
+                          cache, diags)
+    return cache, svgs, diags
+
+
+def test_flowchart_renders_to_inline_svg(cold):
+    _, svgs, _ = cold
+    svg = svgs[FLOWCHART]
+    assert svg.startswith("<svg")
+    assert "labdeck build" in svg and "offline deck" in svg
+    assert not re.search(r"""(?:src|href)=["']https?:""", svg)    # nothing fetched from the web
+
+
+def test_broken_diagram_warns_at_its_position_and_is_left_out(cold):
+    _, svgs, diags = cold
+    assert BROKEN not in svgs
+    [w] = diags.warnings
+    assert str(w).startswith("k8s/b.md:20: warning: mermaid diagram not rendered: ")
+    assert "line 3" in w.message
+
+
+def test_warm_render_reads_cache_files_without_browser(cold, tmp_path):
+    cache, svgs, _ = cold
+    warm_cache = tmp_path / "cache"
+    shutil.copytree(cache, warm_cache)
+    [svg_file] = [f for f in (warm_cache / "mermaid").glob("*.svg")]
+    assert svg_file.read_text() == svgs[FLOWCHART]
+    svg_file.write_text("<svg id='from-cache'></svg>")    # proves the file is what we get back
+    diags = Diagnostics()
+    warm = render_mermaid([Diagram(FLOWCHART, "k8s/a.md", 10), Diagram(BROKEN, "k8s/b.md", 20)],
+                          warm_cache, diags, browser_path=NOWHERE)
+    assert warm == {FLOWCHART: "<svg id='from-cache'></svg>"}
+    # the cached syntax error still warns on every build; no complaint about Chromium
+    assert [str(w) for w in diags.warnings] == [str(w) for w in cold[2].warnings]
+
+
+def test_cache_key_changes_with_source(cold):
+    cache, _, _ = cold
+    diags = Diagnostics()
+    assert render_mermaid([Diagram(FLOWCHART + "  Deck --> Done\n", "a.md", 1)], cache, diags,
+                          browser_path=NOWHERE) == {}
+    [w] = diags.warnings
+    assert w.message.startswith("1 mermaid diagram(s) left as text: ") and NOWHERE in w.message
+
+
+def test_missing_mermaid_package_warns_once_and_renders_nothing(tmp_path):
+    diags = Diagnostics()
+    out = render_mermaid([Diagram(FLOWCHART, "a.md", 3), Diagram(BROKEN, "b.md", 4)],
+                         tmp_path / "cache", diags, mermaid_dir=tmp_path / "no-mermaid")
+    assert out == {}
+    [w] = diags.warnings
+    assert str(w).startswith("a.md:3: warning: mermaid diagrams left as text:")
+    assert "npm ci" in w.message
+
+
+def test_missing_chromium_warns_once_and_renders_nothing(mermaid_installed, tmp_path):
+    diags = Diagnostics()
+    out = render_mermaid([Diagram(FLOWCHART, "a.md", 3), Diagram(BROKEN, "b.md", 4)],
+                         tmp_path / "cache", diags, browser_path=NOWHERE)
+    assert out == {}
+    [w] = diags.warnings
+    assert str(w).startswith("a.md:3: warning: 2 mermaid diagram(s) left as text: ")
+    assert NOWHERE in w.message
+
+
+def test_blocks_are_found_inside_wrappers_with_text_as_the_dom_reads_it():
+    html = ('<p>x</p>\n<div class="pic">\n<pre class="mermaid">\n'
+            'flowchart LR\n  A["a &amp; b"] --&gt; B\n  C &lt;--&gt; D\n</pre>\n</div>\n'
+            "<pre class='big mermaid'>graph TD\nA-->B</pre>")
+    assert find_mermaid_blocks(html) == [
+        'flowchart LR\n  A["a & b"] --> B\n  C <--> D\n',
+        "graph TD\nA-->B",
+    ]
+
+
+def test_mermaid_shown_as_code_is_not_a_diagram():
+    html = ('<pre><code class="remark-code html">&lt;pre class="mermaid"&gt;A--&gt;B'
+            '&lt;/pre&gt;</code></pre><pre class="not-mermaid">x</pre>')
+    assert find_mermaid_blocks(html) == []
+    assert replace_mermaid_blocks(html, {"A-->B": "<svg></svg>"}) == html
+
+
+def test_unrendered_blocks_stay_as_text():
+    html = '<div class="x"><pre class="mermaid">graph TD\nA-->B</pre></div>'
+    assert replace_mermaid_blocks(html, {}) == html
+
+
+def test_same_diagram_twice_in_a_page_gets_distinct_ids(cold):
+    _, svgs, _ = cold
+    block = f'<pre class="mermaid">\n{FLOWCHART}</pre>'
+    page = (replace_mermaid_blocks(f"<div>{block}{block}</div>", svgs, scope="s1-")
+            + replace_mermaid_blocks(block, svgs, scope="s2-"))
+    assert page.count("<svg") == 3
+    assert page.count('<pre class="mermaid" data-processed="true"><svg') == 3
+    ids = re.findall(r'(?<![\w-])id="([^"]+)"', page)   # not data-id
+    assert len(ids) > 3
+    assert len(ids) == len(set(ids)), "duplicate ids across diagrams"
+    # styles and marker references follow the renamed ids
+    root_ids = re.findall(r'<svg id="([^"]+)"', page)
+    for rid in root_ids:
+        assert f"#{rid} " in page or f"#{rid}{{" in page
+    assert "#" + root_ids[0].rsplit("-s1-", 1)[0] + "{" not in page
+    # a second pass finds nothing left to do
+    assert find_mermaid_blocks(page) == []
+
+
+def test_apply_mermaid_renders_slides_in_place(cold):
+    cache, svgs, _ = cold
+    def slide(n, html):
+        return Slide(number=n, pos=Position("k8s/a.md", 10 * n), name=None, classes=[],
+                     properties={}, markdown="", notes="", html=html)
+    slides = [slide(1, f'<pre class="mermaid">\n{FLOWCHART}</pre>'),
+              slide(2, f'<pre class="mermaid">\n{FLOWCHART}</pre><pre class="mermaid">{BROKEN}</pre>'),
+              slide(3, "<p>no diagram</p>")]
+    diags = Diagnostics()
+    assert apply_mermaid(slides, cache, diags, browser_path=NOWHERE) == 2
+    assert "<svg" in slides[0].html and "<svg" in slides[1].html
+    assert '<pre class="mermaid">flowchart TD' in slides[1].html      # broken one left as text
+    assert slides[2].html == "<p>no diagram</p>"
+    assert [str(w).split(": warning")[0] for w in diags.warnings] == ["k8s/a.md:20"]
+
+
+def _corpus_diagrams() -> list[Diagram]:
+    out = []
+    for p in sorted(CORPUS.rglob("*.md")):
+        text = p.read_text(encoding="utf-8")
+        for m in re.finditer(r'<pre class="mermaid">.*?</pre>', text, re.S):
+            line = text.count("\n", 0, m.start()) + 1
+            for src in find_mermaid_blocks(m.group(0)):
+                out.append(Diagram(src, str(p.relative_to(CORPUS)), line))
+    return out
+
+
+def test_corpus_diagrams_all_render(mermaid_installed, tmp_path):
+    if not CORPUS.is_dir():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    diagrams = _corpus_diagrams()
+    assert len(diagrams) >= 10
+    diags = Diagnostics()
+    svgs = render_mermaid(diagrams, tmp_path, diags)
+    assert [str(w) for w in diags.items] == []
+    assert all(svgs[d.source].startswith("<svg") for d in diagrams)
+
+
+def test_broken_mermaid_bundle_warns_instead_of_crashing(mermaid_installed, tmp_path):
+    fake = tmp_path / "mermaid"
+    (fake / "dist").mkdir(parents=True)
+    (fake / "package.json").write_text('{"version": "0.0.0-broken"}')
+    (fake / "dist" / "mermaid.min.js").write_text("this is not javascript (")
+    diags = Diagnostics()
+    assert render_mermaid([Diagram(FLOWCHART, "a.md", 3)], tmp_path / "cache", diags,
+                          mermaid_dir=fake) == {}
+    [w] = diags.warnings
+    assert str(w).startswith("a.md:3: warning: 1 mermaid diagram(s) left as text: ")
+    assert not (tmp_path / "cache" / "mermaid").exists() or not any((tmp_path / "cache" / "mermaid").iterdir())
