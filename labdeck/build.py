@@ -1,17 +1,26 @@
 """The build, one function per stage: manifest → chapters → slides → render → write."""
 from __future__ import annotations
 
+import json
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 
-from .diagnostics import Diagnostics
-from .manifest import load_manifest
+from . import render
+from .diagnostics import BuildError, Diagnostics
+from .manifest import display_path, load_manifest
+from .markdown import Renderer
 from .model import Deck
 from .slides import build_slides, deck_pieces
 from .source import Interstitials, Sources, load_chapters
+from .write import copy_atomic, write_atomic
 
 
 def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str] | None = None,
-              sources: Sources | None = None, render: bool = True) -> tuple[Deck, Diagnostics]:
+              sources: Sources | None = None, render_html: bool = True) -> tuple[Deck, Diagnostics]:
     """Parse (and render) one deck. Raises BuildError on fatal input errors."""
     diags = Diagnostics()
     sources = sources or Sources()
@@ -20,6 +29,114 @@ def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str
     chapters = load_chapters(m, root, sources, diags)
     pieces, models, parts = deck_pieces(chapters, Interstitials(m.path.parent, sources), diags)
     slides, shown = build_slides(pieces, m.exclude, diags)
+    if not slides:
+        raise BuildError(m.rel, 1, "the deck has no slides (everything excluded or empty)")
     deck = Deck(manifest=m.path, stem=m.stem, title=m.title, values=m.values,
                 chapters=models, parts=parts, slides=slides, exclude=m.exclude)
+    deck.links = {k: v[0] for k, v in render.deck_links(pieces, diags).items()}
+    deck.root = root
+    deck.manifest_rel = m.rel
+    deck.dependencies = {m.path.resolve()} | {d for c in chapters for d in c.dependencies}
+    if Interstitials(m.path.parent, sources).path:
+        deck.dependencies.add((m.path.parent / "interstitials.txt").resolve())
+    for c in chapters:
+        deck.assets.update(c.linked)
+    if render_html:
+        renderer = Renderer(render.deck_links(pieces, Diagnostics()))
+        render.render_slides(deck, shown, renderer)
+        deck.assets.update(render.collect_images(deck, root, diags))
     return deck, diags
+
+
+@dataclass
+class BuildResult:
+    decks: dict[str, Deck] = field(default_factory=dict)
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    failed: list[Path] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def default_manifests(folder: Path = Path("slides")) -> list[Path]:
+    return sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml"))
+
+
+def build(manifests: list[Path], out: Path, source_root: Path | None = None, exclude: list[str] | None = None,
+          strict: bool = False, make_zip: bool = False, quiet: bool = False) -> BuildResult:
+    """Build decks into `out`. A deck that fails leaves its previous output untouched."""
+    result = BuildResult()
+    sources = Sources()
+    env = render.environment()
+    summaries = _read_summaries(out)
+    for manifest in manifests:
+        started = time.perf_counter()
+        try:
+            deck, diags = load_deck(manifest, source_root, exclude, sources)
+        except BuildError as e:
+            result.diagnostics.extend(_one(e))
+            result.failed.append(manifest)
+            continue
+        result.diagnostics.extend(diags)
+        if diags.failed(strict):
+            result.failed.append(manifest)
+            continue
+        page = render.deck_page(deck, env)
+        for rel, src in sorted(deck.assets.items()):
+            copy_atomic(src, out / rel)
+        write_atomic(out / deck.html_name, page)
+        result.written.append(out / deck.html_name)
+        result.decks[deck.stem] = deck
+        summaries[deck.stem] = render.deck_summary(deck, display_path(deck.manifest))
+        if not quiet:
+            print(f"{deck.stem}: {len(deck.slides)} slides, {time.perf_counter() - started:.2f}s "
+                  f"→ {display_path(out / deck.html_name)}")
+    if result.decks:
+        write_assets(out, env)
+        write_atomic(out / "build.json", render.build_json(summaries))
+        for rel, page in render.index_pages(summaries, env).items():
+            write_atomic(out / rel, page)
+        if make_zip:
+            write_atomic(out / "slides.zip", zip_folder(out))
+    return result
+
+
+def write_assets(out: Path, env) -> None:
+    assets = out / "assets"
+    for name in ("deck.css", "deck.js"):
+        write_atomic(assets / name, (render.TEMPLATES / name).read_text(encoding="utf-8"))
+    write_atomic(assets / "pygments.css", render.pygments_css())
+
+
+def zip_folder(out: Path) -> bytes:
+    """dist/ as one download, for reading offline (what @@ZIP@@ points to)."""
+    buf = BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(out.rglob("*")):
+            rel = path.relative_to(out)
+            if path.is_file() and rel.parts[0] not in ("check", "labs") and path.name != "slides.zip" \
+                    and not path.name.startswith("."):
+                z.write(path, str(Path("slides") / rel))
+    return buf.getvalue()
+
+
+def _read_summaries(out: Path) -> dict:
+    """Decks built earlier stay listed in build.json and the index pages."""
+    try:
+        data = json.loads((out / "build.json").read_text(encoding="utf-8"))
+        decks = data.get("decks", {})
+        return {k: v for k, v in decks.items() if (out / v.get("html", "")).is_file()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _one(e: BuildError) -> Diagnostics:
+    d = Diagnostics()
+    d.items.append(e.diagnostic)
+    return d
+
+
+def print_diagnostics(result: BuildResult, stream=None) -> None:
+    result.diagnostics.print(stream or sys.stderr)

@@ -90,6 +90,9 @@ class Deck:
     links: dict[str, str] = field(default_factory=dict)   # deck-wide reference links
     assets: dict[str, Path] = field(default_factory=dict)  # dist-relative path -> source file
     exclude: list[str] = field(default_factory=list)
+    root: Path | None = None        # the source root chapters and images are resolved against
+    manifest_rel: str = ""          # the manifest as named in diagnostics
+    dependencies: set[Path] = field(default_factory=set)   # every file read to build it (for watch)
 
     @property
     def html_name(self) -> str:

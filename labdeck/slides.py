@@ -313,7 +313,10 @@ def build_slides(pieces: list[Piece], exclude: list[str], diags: Diagnostics) ->
                               f"duplicate slide name '{own_name}' (first at {first.pos})")
             else:
                 names[own_name] = slide
-        s.piece.model_chapter.slides.append(slide)
+        chapter = s.piece.model_chapter
+        chapter.slides.append(slide)
+        for lang, items in slide.topics.items():
+            chapter.topics.setdefault(lang, []).extend(items)
         slides.append(slide)
     return slides, shown
 

@@ -1,0 +1,62 @@
+"""Command line: argument parsing only; the work is done by build, labs, check, pdf, watch."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SUBCOMMANDS = {
+    "labs": ("labdeck.labs.commands", "extract lab scripts (labs) or run them (labs run)"),
+    "check": ("labdeck.check", "check every slide in headless Chromium"),
+    "pdf": ("labdeck.pdf", "print a deck to PDF through Chromium"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="build.py",
+        description="Build remark-syntax Markdown decks into pre-rendered offline HTML.",
+        epilog="Subcommands: " + "; ".join(f"'{k} ...' {v[1]}" for k, v in SUBCOMMANDS.items())
+               + ". Run 'build.py SUBCOMMAND --help' for their options.")
+    p.add_argument("manifests", nargs="*", type=Path, metavar="MANIFEST",
+                   help="deck manifests (YAML); default: every slides/*.yml")
+    p.add_argument("--source", type=Path, metavar="DIR",
+                   help="source root chapters and images are resolved against (default: the manifest's folder)")
+    p.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR", help="output folder (default: dist)")
+    p.add_argument("--strict", action="store_true", help="warnings fail the build")
+    p.add_argument("--exclude", action="append", default=[], metavar="CLASS",
+                   help="also leave out slides with this class (repeatable), e.g. --exclude extra-details")
+    p.add_argument("--zip", action="store_true", help="also write DIR/slides.zip for offline download")
+    p.add_argument("--watch", action="store_true", help="rebuild when a source file changes")
+    p.add_argument("--serve", action="store_true", help="with --watch: serve DIR with live reload")
+    p.add_argument("--host", default="127.0.0.1", help="--serve address (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="--serve port (default: 8000)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        import importlib
+        module = importlib.import_module(SUBCOMMANDS[argv[0]][0])
+        return module.main(argv[1:])
+    args = parser().parse_args(argv)
+    from .build import build, default_manifests, print_diagnostics
+    manifests = args.manifests or default_manifests()
+    if not manifests:
+        print("build.py: error: no manifest given and none in slides/", file=sys.stderr)
+        return 2
+    if args.watch or args.serve:
+        from .watch import watch
+        return watch(manifests, args)
+    result = build(manifests, args.out, args.source, args.exclude, args.strict, args.zip)
+    print_diagnostics(result)
+    if not result.ok:
+        print(f"build.py: {len(result.failed)} deck(s) failed: "
+              + ", ".join(str(m) for m in result.failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Markdown → HTML, as remark would show it, with markdown-it-py and Pygments.
+
+- A slide's content tree (strings and `.name[...]` nodes from remark.py) is
+  rendered like remark's converter: each `.name[...]` is rendered on its own
+  and dropped into its parent as a `<div>`/`<span>` (a lone paragraph unwrapped).
+- Code: Pygments at build time, one `remark-code-line` div per line, and
+  remark's highlightSpans (`` `x` `` inside code → highlighted, backticks gone).
+- Reference links are deck-wide: the deck's table is passed in `env`.
+"""
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import normalizeReference
+from pygments.lexers import get_lexer_by_name
+from pygments.token import STANDARD_TYPES, Token
+from pygments.util import ClassNotFound
+
+from .remark import ContentClass
+
+_SPAN = re.compile(r"(\\)?`([^`\n]+?)`")
+_LONE_P = re.compile(r"\A<p>((?:(?!<p>)[\s\S])*)</p>\n?\Z")
+_SCALE = re.compile(r"!\[:scale ([^\]]*)\]\(([^)]*)\)")
+PH_OPEN, PH_CLOSE = "\ue000", "\ue001"      # private-use characters: cannot occur in authors' text by accident
+_PH = re.compile("(<p>)?" + PH_OPEN + r"(\d+)" + PH_CLOSE + "(</p>)?")
+
+
+def _css_class(ttype) -> str:
+    while ttype not in STANDARD_TYPES:
+        ttype = ttype.parent
+    return STANDARD_TYPES[ttype]
+
+
+@lru_cache(maxsize=None)
+def _lexer(lang: str):
+    try:
+        return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
+def highlight_spans(code: str) -> tuple[str, list[tuple[int, int]]]:
+    """remark's highlightSpans: returns the code without the span backticks, and the spans."""
+    if "`" not in code:
+        return code, []
+    out, spans, pos, length = [], [], 0, 0
+    for m in _SPAN.finditer(code):
+        before = code[pos:m.start()]
+        out.append(before)
+        length += len(before)
+        if m.group(1):                       # \`x` stays literal, without the backslash
+            literal = m.group(0)[1:]
+            out.append(literal)
+            length += len(literal)
+        else:
+            spans.append((length, length + len(m.group(2))))
+            out.append(m.group(2))
+            length += len(m.group(2))
+        pos = m.end()
+    out.append(code[pos:])
+    return "".join(out), spans
+
+
+def render_code(code: str, lang: str) -> str:
+    """`<pre><code class="remark-code ...">` with line divs, Pygments spans and highlighted spans."""
+    if code.endswith("\n"):
+        code = code[:-1]
+    text, spans = highlight_spans(code)
+    lexer = _lexer(lang) if lang else None
+    tokens = lexer.get_tokens(text) if lexer else [(Token.Text, text)]
+    lines: list[list[tuple[bool, str]]] = [[]]
+    pos = 0
+    bounds = sorted({b for s in spans for b in s})
+    for ttype, value in tokens:
+        cls = _css_class(ttype) if lexer else ""
+        while value:
+            nl = value.find("\n")
+            chunk = value if nl < 0 else value[:nl]
+            # cut at highlight boundaries
+            cut = next((b - pos for b in bounds if pos < b < pos + len(chunk)), len(chunk))
+            piece = chunk[:cut]
+            if piece:
+                inside = any(a <= pos < b for a, b in spans)
+                escaped = html.escape(piece, quote=False)
+                lines[-1].append((inside, f'<span class="{cls}">{escaped}</span>' if cls else escaped))
+                pos += len(piece)
+                value = value[len(piece):]
+            elif nl == 0:
+                lines.append([])
+                pos += 1
+                value = value[1:]
+    out = []
+    for line in lines:
+        parts, k = [], 0
+        while k < len(line):
+            if line[k][0]:
+                j = k
+                while j < len(line) and line[j][0]:
+                    j += 1
+                parts.append('<span class="remark-code-span-highlighted">' + "".join(p for _, p in line[k:j]) + "</span>")
+                k = j
+            else:
+                parts.append(line[k][1])
+                k += 1
+        out.append('<div class="remark-code-line">' + "".join(parts) + "</div>")
+    lang_class = f" {html.escape(lang)}" if lang else ""
+    return f'<pre><code class="remark-code{lang_class}">' + "".join(out) + "</code></pre>\n"
+
+
+def _fence(self, tokens, idx, options, env):
+    token = tokens[idx]
+    lang = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+    return render_code(token.content, lang)
+
+
+def _code_block(self, tokens, idx, options, env):
+    return render_code(tokens[idx].content, "")
+
+
+def _code_inline(self, tokens, idx, options, env):
+    return '<code class="remark-inline-code">' + html.escape(tokens[idx].content, quote=False) + "</code>"
+
+
+def make_markdown() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable(["table", "strikethrough"])
+    md.add_render_rule("fence", _fence)
+    md.add_render_rule("code_block", _code_block)
+    md.add_render_rule("code_inline", _code_inline)
+    return md
+
+
+class Renderer:
+    """Renders content trees; identical Markdown is rendered once per build."""
+
+    def __init__(self, links: dict[str, tuple[str, str | None]]):
+        self.md = make_markdown()
+        self.references = {normalizeReference(label): {"href": href, "title": title or ""}
+                           for label, (href, title) in links.items()}
+        self._cache: dict[tuple[str, bool], str] = {}
+
+    def markdown(self, text: str, inside: bool = False) -> str:
+        key = (text, inside)
+        out = self._cache.get(key)
+        if out is None:
+            if "![:scale" in text:
+                text = _SCALE.sub(lambda m: f'<img src="{m.group(2)}" style="width: {m.group(1)}" />', text)
+            out = self.md.render(text, {"references": self.references})
+            if inside:
+                m = _LONE_P.match(out)
+                if m:
+                    out = m.group(1)
+            self._cache[key] = out
+        return out
+
+    def tree(self, content: list, inside: bool = False) -> str:
+        pieces: list[str] = []
+        nodes: list[str] = []
+        for item in content:
+            if isinstance(item, str):
+                pieces.append(item)
+            else:
+                pieces.append(f"{PH_OPEN}{len(nodes)}{PH_CLOSE}")
+                nodes.append(self.content_class(item))
+        rendered = self.markdown("".join(pieces).lstrip(), inside)
+        if not nodes:
+            return rendered
+        # A block node alone in its paragraph replaces the paragraph (no <p><div>).
+        return _PH.sub(lambda m: (nodes[int(m.group(2))] if m.group(1) and m.group(3)
+                                  else (m.group(1) or "") + nodes[int(m.group(2))] + (m.group(3) or "")), rendered)
+
+    def content_class(self, node: ContentClass) -> str:
+        tag = "div" if node.block else "span"
+        inner = self.tree(node.content, inside=True)
+        return f'<{tag} class="{html.escape(" ".join(node.classes))}">{inner}</{tag}>'

@@ -1,0 +1,161 @@
+"""Deck model → HTML: slide content, notes, images, the deck page, index pages.
+
+Nothing here writes files: it returns {dist-relative path: bytes or source
+file}, and write.py puts them in place atomically.
+"""
+from __future__ import annotations
+
+import html as htmlmod
+import json
+import re
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from pygments.formatters import HtmlFormatter
+
+from .diagnostics import BuildError, Diagnostics
+from .markdown import Renderer, make_markdown
+from .model import Deck
+from .source import anchor
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")
+_REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
+
+
+def environment() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
+                       trim_blocks=False, lstrip_blocks=False)
+
+
+def pygments_css() -> str:
+    return HtmlFormatter(style="default").get_style_defs(".remark-code")
+
+
+def deck_links(deck_pieces, diags: Diagnostics) -> dict[str, tuple[str, str | None]]:
+    """Reference definitions are deck-wide in remark; a label defined twice differently is a warning."""
+    links: dict[str, tuple[str, str | None]] = {}
+    where: dict[str, str] = {}
+    for piece in deck_pieces:
+        for label, (href, title, offset) in piece.parsed.links.items():
+            path, line = piece.chapter.position(offset) if not piece.generated else (piece.pos.path, piece.pos.line)
+            key = label.lower()
+            if key in links and links[key][0] != href:
+                diags.warning(path, line, f"link label [{label}] defined again with another target "
+                                          f"(first at {where[key]}: {links[key][0]})")
+            links[key] = (href, title)
+            where.setdefault(key, f"{path}:{line}")
+    return links
+
+
+def _local_refs(html: str) -> list[str]:
+    refs = [a or b or c for a, b, c in _IMG_SRC.findall(html)]
+    if "url(" in html:
+        refs += _CSS_URL.findall(html)
+    return refs
+
+
+def collect_images(deck: Deck, root: Path, diags: Diagnostics) -> dict[str, Path]:
+    """Every local image a slide shows, resolved against the source root (where remark's page sat)."""
+    assets: dict[str, Path] = {}
+    seen_remote: set[str] = set()
+    resolved_root = root.resolve()
+    for slide in deck.slides:
+        refs = _local_refs(slide.html)
+        if "background-image" in slide.properties:
+            refs += _CSS_URL.findall(slide.properties["background-image"])
+        for ref in refs:
+            ref = htmlmod.unescape(ref).split("#")[0].split("?")[0]
+            if not ref or ref.startswith("data:"):
+                continue
+            if _REMOTE.match(ref):
+                if ref not in seen_remote:
+                    seen_remote.add(ref)
+                    diags.warning(slide.pos.path, slide.pos.line, f"remote image stays remote: {ref}")
+                continue
+            target = (root / ref).resolve()
+            if not target.is_relative_to(resolved_root):
+                raise BuildError(slide.pos.path, slide.pos.line, f"image '{ref}' is outside the source folder")
+            if not target.is_file():
+                raise BuildError(slide.pos.path, slide.pos.line, f"image '{ref}' not found")
+            assets[target.relative_to(resolved_root).as_posix()] = target
+    return assets
+
+
+def render_slides(deck: Deck, shown, renderer: Renderer) -> None:
+    for slide, s in zip(deck.slides, shown):
+        slide.html = renderer.tree(s.content)
+        slide.notes_html = renderer.tree(s.notes) if s.notes else ""
+
+
+def deck_page(deck: Deck, env: Environment) -> str:
+    count = len(deck.slides)
+    total = max((s.display_number for s in deck.slides), default=0)
+    context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total,
+                    "prefix": Markup(deck.values.get("slidenumberprefix", ""))}
+    slides = [{"number": s.number, "name": s.name, "classes": s.classes, "html": Markup(s.html),
+               "notes_html": Markup(s.notes_html), "source": str(s.pos), "display_number": s.display_number,
+               "counted": s.counted, "style": _slide_style(s.properties)} for s in deck.slides]
+    return env.get_template("deck.html.j2").render(deck=context_deck, slides=slides, assets="assets")
+
+
+def _slide_style(props: dict[str, str]) -> str:
+    return "; ".join(f"{k}: {props[k]}" for k in ("background-image", "background-position",
+                                                    "background-size", "background-repeat",
+                                                    "background-color") if k in props)
+
+
+def deck_summary(deck: Deck, manifest_rel: str) -> dict:
+    """The deck's entry in build.json: what labs, checks, watch and index pages read."""
+    chapters = []
+    for ch in deck.chapters:
+        chapters.append({"source": ch.source, "title": ch.title, "titles": ch.titles,
+                         "first_slide": ch.slides[0].number if ch.slides else None,
+                         "anchor": anchor(ch.title) if ch.title else None, "topics": ch.topics})
+    index_of = {id(ch): i for i, ch in enumerate(deck.chapters)}
+    return {
+        "manifest": manifest_rel, "html": deck.html_name, "title": deck.title,
+        "slides": len(deck.slides), "exclude": deck.exclude,
+        "parts": [{"number": p.number, "chapters": [index_of[id(c)] for c in p.chapters]} for p in deck.parts],
+        "chapters": chapters,
+        "slide_list": [{"number": s.number, "source": s.pos.path, "line": s.pos.line, "name": s.name,
+                        "classes": s.classes, "step": s.step} for s in deck.slides],
+    }
+
+
+def index_pages(summaries: dict[str, dict], env: Environment) -> dict[str, str]:
+    """dist/index.html (English) and one folder per other language found in `:XX:` lines."""
+    md = make_markdown()
+    languages = sorted({lang for d in summaries.values() for ch in d["chapters"] for lang in ch["topics"]} | {"EN"})
+    languages = ["EN"] + [l for l in languages if l != "EN"]
+    pages = {}
+    for lang in languages:
+        prefix = "" if lang == "EN" else "../"
+        out_path = "index.html" if lang == "EN" else f"{lang.lower()}/index.html"
+        switch = [{"code": l.lower(), "href": prefix + ("index.html" if l == "EN" else f"{l.lower()}/index.html")}
+                  for l in languages]
+        decks = []
+        for stem, d in sorted(summaries.items(), key=lambda kv: kv[1]["title"].lower()):
+            href = prefix + d["html"]
+            parts = []
+            for p in d["parts"]:
+                chapters = []
+                for i in p["chapters"]:
+                    ch = d["chapters"][i]
+                    if not ch["titles"]:
+                        continue
+                    target = ch["anchor"] or str(ch["first_slide"])
+                    topics = [Markup(md.renderInline(t)) for t in ch["topics"].get(lang, [])]
+                    chapters.append({"title": ch["title"], "href": f"{href}#{target}", "topics": topics,
+                                     "untranslated": not topics})
+                parts.append({"number": p["number"], "chapters": chapters})
+            decks.append({"title": d["title"], "href": href, "count": d["slides"], "parts": parts})
+        pages[out_path] = env.get_template("index.html.j2").render(
+            lang=lang.lower(), languages=switch, assets=prefix + "assets", decks=decks, title="Decks")
+    return pages
+
+
+def build_json(summaries: dict[str, dict]) -> str:
+    return json.dumps({"version": 1, "decks": summaries}, indent=1, ensure_ascii=False)
