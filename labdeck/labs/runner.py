@@ -32,6 +32,7 @@ from labdeck.labs.extract import StepRecord
 FOLLOWERS = {"wait", "longwait", "key", "keys", "copy", "paste"}
 WAIT_LIMIT = {"wait": 60.0, "longwait": 600.0}
 SCREEN_LINES = 25
+COPY_WAIT = 10.0        # seconds `copy` waits for its pattern to show up
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>NOM78c]|\r")
 
 KEYS = {"space": " ", "escape": "\x1b", "esc": "\x1b", "enter": "\r", "return": "\r",
@@ -79,6 +80,7 @@ class Shell:
         self.buf = ""           # everything the terminal showed (plus "$ command" lines we add)
         self.scan = 0           # prompts before this offset are consumed
         self.cmd_start = 0      # output of the last command starts here
+        self.syncs = 0
         # No echo (our own "$ cmd" lines go into the transcript instead), no
         # history expansion, ^D at the prompt does not end the shell.
         self.child.send("stty -echo; set +H; set +o history; unset PROMPT_COMMAND; "
@@ -140,18 +142,37 @@ class Shell:
     def send(self, data: str) -> None:
         self.child.send(data)
 
+    def sync(self, timeout: float) -> int | None:
+        """Wait until the shell is back at its prompt, however many prompts the
+        typed lines made: send a probe line and wait for its answer. Returns
+        the exit status of the last command before the probe (kept in $?)."""
+        self.syncs += 1
+        mark = re.compile(rf"__LDS{self.token}_{self.syncs}_(\d+)__\n?")
+        self.child.send(f"__ld_s=$?; printf '__LDS%s_%s_%s__\\n' {self.token} {self.syncs} "
+                        '"$__ld_s"; (exit $__ld_s)\n')
+
+        def find():
+            m = mark.search(self.buf, self.scan)
+            return m if m else None
+        m = self._until(find, timeout)
+        if m is None:
+            return None
+        self.scan = m.end()
+        self.wait_prompt(timeout)       # the probe's own prompt
+        return int(m.group(1))
+
     def interrupt(self) -> bool:
-        """^C until the prompt comes back; True when it did."""
-        for _ in range(3):
-            self.child.send("\x03")
-            if self.wait_prompt(5) is not None:
+        """^C until the shell is back at its prompt; True when it is."""
+        for key in ("\x03", "\x03", "\x1c"):     # ^\ last: SIGQUIT for programs that trap SIGINT
+            self.child.send(key)
+            if self.sync(5) is not None:
                 return True
-        self.child.send("\x1c")     # ^\ : SIGQUIT for programs that trap SIGINT
-        return self.wait_prompt(5) is not None
+        return False
 
     # -- showing ----------------------------------------------------------
     def screen(self, lines: int = SCREEN_LINES) -> str:
         text = self.prompt.sub("", strip_ansi(self.buf))
+        text = re.sub(rf"__LDS{self.token}_\d+_\d+__\n?", "", text)
         return "\n".join(text.rstrip("\n").split("\n")[-lines:])
 
     def copy(self, pattern: str) -> str | None:
@@ -265,7 +286,7 @@ class Runner:
             self._typed()
             return self._after_interaction(nxt)
         if d == "copy":
-            self.copied = self.sh.copy(rec.text)
+            self.copied = self.sh._until(lambda: self.sh.copy(rec.text), COPY_WAIT)
             if self.copied is None:
                 return "failed", f"nothing on screen matches {rec.text!r}"
             return self._after_interaction(nxt)
@@ -336,7 +357,7 @@ class Runner:
         if self.pending is None:
             return True, ""
         p, self.pending = self.pending, None
-        status = self.sh.wait_prompt(self.opt.step_timeout)
+        status = self.sh.sync(self.opt.step_timeout)
         if status is None:
             self.sh.interrupt()
             return False, (f"the command of {p['step'].where} was still running after "
