@@ -9,19 +9,26 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
-from . import render
+from .cache import Cache
 from .diagnostics import BuildError, Diagnostics
-from .manifest import display_path, load_manifest
-from .markdown import Renderer
 from .model import Deck
-from .slides import build_slides, deck_pieces
-from .source import Interstitials, Sources, load_chapters
+from .source import Sources
 from .write import copy_atomic, write_atomic
+
+# Parsing and rendering modules (YAML, markdown-it, Pygments, Jinja2) are
+# imported when a deck has to be built: a warm build that skips every deck
+# never pays for them.
 
 
 def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str] | None = None,
-              sources: Sources | None = None, render_html: bool = True) -> tuple[Deck, Diagnostics]:
+              sources: Sources | None = None, render_html: bool = True,
+              store: dict | None = None) -> tuple[Deck, Diagnostics]:
     """Parse (and render) one deck. Raises BuildError on fatal input errors."""
+    from . import render
+    from .manifest import load_manifest
+    from .markdown import Renderer
+    from .slides import build_slides, deck_pieces
+    from .source import Interstitials, load_chapters
     diags = Diagnostics()
     sources = sources or Sources()
     m = load_manifest(Path(manifest), diags, exclude)
@@ -42,9 +49,9 @@ def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str
     for c in chapters:
         deck.assets.update(c.linked)
     if render_html:
-        renderer = Renderer(render.deck_links(pieces, Diagnostics()))
+        renderer = Renderer(render.deck_links(pieces, Diagnostics()), store)
         render.render_slides(deck, shown, renderer)
-        deck.assets.update(render.collect_images(deck, root, diags))
+        deck.assets.update(render.collect_images(deck, root, diags, sources.remote_images))
     return deck, diags
 
 
@@ -53,6 +60,7 @@ class BuildResult:
     decks: dict[str, Deck] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     failed: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
     @property
@@ -64,17 +72,43 @@ def default_manifests(folder: Path = Path("slides")) -> list[Path]:
     return sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml"))
 
 
+def display_path(path: Path) -> str:
+    from .manifest import display_path as shown
+    return shown(path)
+
+
 def build(manifests: list[Path], out: Path, source_root: Path | None = None, exclude: list[str] | None = None,
-          strict: bool = False, make_zip: bool = False, quiet: bool = False) -> BuildResult:
-    """Build decks into `out`. A deck that fails leaves its previous output untouched."""
+          strict: bool = False, make_zip: bool = False, quiet: bool = False, cache_dir: Path | None = None,
+          browser: str | None = None) -> BuildResult:
+    """Build decks into `out`. A deck that fails leaves its previous output untouched;
+    a deck whose inputs did not change since its last build is not rebuilt."""
     result = BuildResult()
+    deck_stamps = []
+    cache = Cache(cache_dir)
+    options = {"source": str(Path(source_root).resolve()) if source_root else None,
+               "exclude": list(exclude or []), "strict": strict}
+    summaries = _read_summaries(out)
+    todo = []
+    for manifest in manifests:
+        stamp = cache.fresh_stamp(manifest, out, options)
+        if stamp is not None and stamp["summary"]["html"] and (out / "build.json").is_file():
+            result.unchanged.append(manifest)
+            summaries[Path(manifest).stem] = stamp["summary"]
+            if not quiet:
+                print(stamp["line"])
+        else:
+            todo.append(manifest)
+    if not todo:
+        return result
+
+    from . import render
     sources = Sources()
     env = render.environment()
-    summaries = _read_summaries(out)
-    for manifest in manifests:
+    loaded = []
+    for manifest in todo:
         started = time.perf_counter()
         try:
-            deck, diags = load_deck(manifest, source_root, exclude, sources)
+            deck, diags = load_deck(manifest, source_root, exclude, sources, store=cache.store)
         except BuildError as e:
             result.diagnostics.extend(_one(e))
             result.failed.append(manifest)
@@ -83,16 +117,25 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         if diags.failed(strict):
             result.failed.append(manifest)
             continue
+        loaded.append((manifest, deck, time.perf_counter() - started))
+    _render_diagrams([d for _, d, _ in loaded], cache, browser, result.diagnostics)
+    for manifest, deck, load_seconds in loaded:
+        started = time.perf_counter() - load_seconds
         page = render.deck_page(deck, env)
         for rel, src in sorted(deck.assets.items()):
             copy_atomic(src, out / rel)
         write_atomic(out / deck.html_name, page)
         result.written.append(out / deck.html_name)
         result.decks[deck.stem] = deck
-        summaries[deck.stem] = render.deck_summary(deck, display_path(deck.manifest))
+        summary = render.deck_summary(deck, display_path(deck.manifest))
+        summaries[deck.stem] = summary
+        seconds = time.perf_counter() - started
+        line = f"{deck.stem}: {len(deck.slides)} slides, %s → {display_path(out / deck.html_name)}"
         if not quiet:
-            print(f"{deck.stem}: {len(deck.slides)} slides, {time.perf_counter() - started:.2f}s "
-                  f"→ {display_path(out / deck.html_name)}")
+            print(line % f"{seconds:.2f}s")
+        line = line % "unchanged"
+        outputs = [out / deck.html_name] + [out / rel for rel in deck.assets]
+        deck_stamps.append((manifest, deck, outputs, summary, line))
     if result.decks:
         write_assets(out, env)
         write_atomic(out / "build.json", render.build_json(summaries))
@@ -100,10 +143,24 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
             write_atomic(out / rel, page)
         if make_zip:
             write_atomic(out / "slides.zip", zip_folder(out))
+        cache.save()
+        for manifest, deck, outputs, summary, line in deck_stamps:
+            assets = [out / "assets" / n for n in ("deck.css", "deck.js", "pygments.css")]
+            cache.write_stamp(manifest, out, options, deck.dependencies | set(deck.assets.values()),
+                              outputs + assets, summary, line)
     return result
 
 
+def _render_diagrams(decks: list[Deck], cache: Cache, browser: str | None, diags: Diagnostics) -> None:
+    """Mermaid blocks → inline SVG (rendered once in Chromium, then cached by content)."""
+    slides = [s for d in decks for s in d.slides if 'class="mermaid"' in s.html]
+    if slides:
+        from .mermaid import apply_mermaid
+        apply_mermaid(slides, cache.folder, diags, browser_path=browser)
+
+
 def write_assets(out: Path, env) -> None:
+    from . import render
     assets = out / "assets"
     for name in ("deck.css", "deck.js"):
         write_atomic(assets / name, (render.TEMPLATES / name).read_text(encoding="utf-8"))

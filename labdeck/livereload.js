@@ -14,6 +14,8 @@
     return p;
   }
   var me = page();
+  // for tests and tools: how many events this page handled without reloading
+  var live = window.labdeckLiveReload = { connected: false, handled: 0 };
 
   function errors(lines) {
     var deck = window.slideshow;
@@ -46,7 +48,9 @@
     var errs = (d.errors || {})[me];
     if ((d.reload || []).indexOf(me) >= 0 && !(errs && errs.length)) return reload();
     errors(errs);
+    live.handled++;
   }
+  source.addEventListener('open', function () { live.connected = true; });
   source.addEventListener('state', handle);
   source.addEventListener('build', handle);
   window.addEventListener('pagehide', function () { source.close(); });

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from functools import lru_cache
@@ -132,17 +133,26 @@ def make_markdown() -> MarkdownIt:
     return md
 
 
-class Renderer:
-    """Renders content trees; identical Markdown is rendered once per build."""
+_md: MarkdownIt | None = None
 
-    def __init__(self, links: dict[str, tuple[str, str | None]]):
-        self.md = make_markdown()
+
+class Renderer:
+    """Renders content trees. `store` maps a key of (Markdown, where, links) to
+    HTML: it is shared by every deck of a build and kept on disk (cache.py),
+    so a chapter used by several decks or builds is rendered once."""
+
+    def __init__(self, links: dict[str, tuple[str, str | None]], store: dict[bytes, str] | None = None):
+        global _md
+        if _md is None:
+            _md = make_markdown()
+        self.md = _md
         self.references = {normalizeReference(label): {"href": href, "title": title or ""}
                            for label, (href, title) in links.items()}
-        self._cache: dict[tuple[str, bool], str] = {}
+        self._salt = hashlib.blake2b(repr(sorted(links.items())).encode(), digest_size=8).digest()
+        self._cache = {} if store is None else store
 
     def markdown(self, text: str, inside: bool = False) -> str:
-        key = (text, inside)
+        key = hashlib.blake2b(text.encode(), digest_size=16, key=self._salt + (b"i" if inside else b"o")).digest()
         out = self._cache.get(key)
         if out is None:
             if "![:scale" in text:

@@ -57,10 +57,11 @@ def _local_refs(html: str) -> list[str]:
     return refs
 
 
-def collect_images(deck: Deck, root: Path, diags: Diagnostics) -> dict[str, Path]:
-    """Every local image a slide shows, resolved against the source root (where remark's page sat)."""
+def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[str] | None = None) -> dict[str, Path]:
+    """Every local image a slide shows, resolved against the source root (where remark's page sat).
+    Remote images are reported once per build (`seen_remote` is shared by the build's decks)."""
     assets: dict[str, Path] = {}
-    seen_remote: set[str] = set()
+    seen_remote = set() if seen_remote is None else seen_remote
     resolved_root = root.resolve()
     for slide in deck.slides:
         refs = _local_refs(slide.html)

@@ -13,8 +13,12 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .diagnostics import BuildError, Diagnostics
-from .manifest import ContentItem, Manifest
+
+if TYPE_CHECKING:
+    from .manifest import ContentItem, Manifest
 
 TITLE_LINE = re.compile(r"^# (.*)", re.M)
 _INCLUDE = re.compile(r"@@INCLUDE\[([^\]]*)\]")
@@ -60,6 +64,7 @@ class Sources:
 
     def __init__(self):
         self._texts: dict[Path, str] = {}
+        self.remote_images: set[str] = set()     # reported once per build
 
     def read(self, path: Path) -> str:
         text = self._texts.get(path)

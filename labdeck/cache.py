@@ -1,0 +1,91 @@
+"""What a build may skip: decks whose inputs did not change, Markdown already rendered.
+
+- A stamp per deck (manifest + output folder + options) records the size and
+  mtime of every file the deck was built from and of what it wrote. When all
+  match, the deck is not even parsed: that is the warm build.
+- The render store maps a hash of (Markdown, deck links) to HTML, shared by all
+  decks, kept in one pickle: a deck that changed re-renders only new text.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+from pathlib import Path
+
+from .write import write_atomic
+
+PACKAGE = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE.parent / "templates"
+FORMAT = 1
+
+
+def default_folder() -> Path:
+    return Path(os.environ.get("LABDECK_CACHE", ".labdeck-cache"))
+
+
+def code_files() -> list[Path]:
+    """labdeck's own code and templates: changing them invalidates every stamp."""
+    files = [p for p in PACKAGE.glob("*.py")] + [p for p in TEMPLATES.glob("*") if p.is_file()]
+    return sorted(files)
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+        return [st.st_mtime_ns, st.st_size]
+    except OSError:
+        return None
+
+
+def stats(paths) -> dict[str, list[int] | None]:
+    return {str(p): _stat(Path(p)) for p in paths}
+
+
+class Cache:
+    def __init__(self, folder: Path | None = None):
+        self.folder = Path(folder) if folder else default_folder()
+        self._store: dict[bytes, str] | None = None
+        self._loaded = 0
+
+    # -- stamps ------------------------------------------------------------
+    def _stamp_path(self, manifest: Path, out: Path, options: dict) -> Path:
+        key = json.dumps([str(Path(manifest).resolve()), str(Path(out).resolve()), options, FORMAT])
+        return self.folder / "stamps" / (hashlib.sha1(key.encode()).hexdigest() + ".json")
+
+    def fresh_stamp(self, manifest: Path, out: Path, options: dict) -> dict | None:
+        """The stamp of a deck whose inputs and outputs are all as they were, else None."""
+        try:
+            stamp = json.loads(self._stamp_path(manifest, out, options).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        for path, was in stamp["files"].items():
+            if _stat(Path(path)) != was:
+                return None
+        return stamp
+
+    def write_stamp(self, manifest: Path, out: Path, options: dict, inputs, outputs, summary: dict,
+                    line: str) -> None:
+        files = stats(list(inputs) + list(outputs) + code_files())
+        if any(v is None for v in files.values()):
+            return          # something vanished while building: no stamp, rebuild next time
+        data = {"files": files, "summary": summary, "line": line}
+        write_atomic(self._stamp_path(manifest, out, options), json.dumps(data))
+
+    # -- rendered Markdown ---------------------------------------------------
+    @property
+    def store(self) -> dict[bytes, str]:
+        if self._store is None:
+            try:
+                with open(self.folder / "rendered.pickle", "rb") as f:
+                    self._store = pickle.load(f)
+            except (OSError, pickle.PickleError, EOFError, ValueError):
+                self._store = {}
+            self._loaded = len(self._store)
+        return self._store
+
+    def save(self) -> None:
+        if self._store is not None and len(self._store) != self._loaded:
+            write_atomic(self.folder / "rendered.pickle", pickle.dumps(self._store, protocol=pickle.HIGHEST_PROTOCOL))
+            self._loaded = len(self._store)
