@@ -281,7 +281,21 @@
     else writeHash();               // unknown name: point the URL back at the slide shown
   });
   window.addEventListener('resize', rescale);
-  window.addEventListener('beforeprint', function () { toggleHelp(false); });
+  window.addEventListener('beforeprint', function () { toggleHelp(false); loadImages(); });
+
+  /* Slide images should be loading="lazy" (hidden slides must not load them at
+     start); printing and PDF export need them all: returns a Promise. */
+  function loadImages() {
+    var imgs = doc.querySelectorAll('.remark-slide-content img');
+    return Promise.all(Array.prototype.map.call(imgs, function (img) {
+      img.loading = 'eager';
+      if (img.complete) return null;
+      return new Promise(function (res) {
+        img.addEventListener('load', res, { once: true });
+        img.addEventListener('error', res, { once: true });
+      });
+    }));
+  }
 
   var api = {
     getSlideCount: count,
@@ -300,6 +314,7 @@
     toggleHelp: function () { toggleHelp(); },
     toggleBlackout: function () { body.classList.toggle('labdeck-blackout'); },
     toggleFullscreen: toggleFullscreen,
+    loadImages: loadImages,
     openClone: openClone,
     isClone: function () { return isClone; },
     // live reload: the hash names the slide; show a located error list
