@@ -209,6 +209,9 @@ class Watcher:
             def on_any_event(self, event):
                 if event.event_type in ("opened", "closed_no_write"):
                     return
+                # a folder's own "modified"/"created" says nothing its files' events do not
+                if event.is_directory and event.event_type not in ("deleted", "moved"):
+                    return
                 watcher.events.put((event.src_path, event.is_directory))
                 dest = getattr(event, "dest_path", "")
                 if dest:

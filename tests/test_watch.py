@@ -1,0 +1,276 @@
+"""`build.py --watch --serve`: real watchdog, real files, real dev server and
+real Chromium. The sample decks are copied to tmp_path and edited there."""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from labdeck import render
+from labdeck.serve import DevServer
+from labdeck.watch import Watcher
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 30            # seconds: generous limits, only so a broken build cannot hang the run
+
+
+class Running:
+    """A Watcher (and optionally a DevServer) running in a thread; always stopped."""
+
+    def __init__(self, manifests, out, serve=False):
+        self.stream = io.StringIO()
+        self.server = DevServer(out, "127.0.0.1", 0).start() if serve else None
+        self.watcher = Watcher(manifests, out, server=self.server, stream=self.stream)
+        self.watcher.start()
+        self.thread = threading.Thread(target=self.watcher.run, daemon=True)
+        self.thread.start()
+
+    def builds(self) -> int:
+        return self.watcher.builds
+
+    def wait_build(self, count: int) -> dict:
+        """Wait until `count` builds have finished; the last one's record."""
+        w = self.watcher
+        with w.rebuilt:
+            assert w.rebuilt.wait_for(lambda: w.builds >= count, WAIT), \
+                f"no build #{count} (log: {self.stream.getvalue()})"
+            return dict(w.last)
+
+    def stop(self):
+        self.watcher.stop()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive()
+        if self.server:
+            self.server.stop()
+
+
+@pytest.fixture
+def decks(tmp_path):
+    """Both sample decks, copied: slides/k8s-services.yml and slides/shell-basics.yml."""
+    shutil.copytree(ROOT / "slides", tmp_path / "slides")
+    return tmp_path / "slides"
+
+
+@pytest.fixture
+def running(decks, tmp_path):
+    made = []
+
+    def start(*names, serve=False):
+        r = Running([decks / n for n in names], tmp_path / "dist", serve)
+        made.append(r)
+        return r
+    yield start
+    for r in made:
+        r.stop()
+
+
+def save_like_an_editor(path: Path, text: str) -> None:
+    """Vim-style save: a probe file, a swap file, write to a temporary name, rename over."""
+    (path.parent / "4913").write_text("")
+    (path.parent / "4913").unlink()
+    swap = path.parent / f".{path.name}.swp"
+    swap.write_text("swap")
+    tmp = path.parent / f".{path.name}.tmp"
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    swap.unlink()
+
+
+def test_a_chapter_edit_rebuilds_only_the_decks_that_use_it(decks, running, tmp_path):
+    r = running("k8s-services.yml", "shell-basics.yml")
+    first = r.wait_build(1)
+    assert first["ok"]
+    k8s_before = (tmp_path / "dist" / "k8s-services.html").read_text()
+    chapter = decks / "shell-basics" / "files.md"
+    chapter.write_text(chapter.read_text() + "\n---\n\n## A slide added while watching\n")
+    last = r.wait_build(2)
+    assert [Path(m).name for m in last["manifests"]] == ["shell-basics.yml"]
+    assert "shell-basics.html" in last["reload"] and "k8s-services.html" not in last["reload"]
+    assert "A slide added while watching" in (tmp_path / "dist" / "shell-basics.html").read_text()
+    assert (tmp_path / "dist" / "k8s-services.html").read_text() == k8s_before
+
+
+def test_an_editor_save_burst_gives_one_rebuild(decks, running):
+    r = running("k8s-services.yml", "shell-basics.yml")
+    r.wait_build(1)
+    chapter = decks / "k8s-services" / "dns.md"
+    text = chapter.read_text()
+    save_like_an_editor(chapter, text + "\nfirst save\n")
+    save_like_an_editor(chapter, text + "\nsecond save\n")
+    r.wait_build(2)
+    # a later edit elsewhere is build #3 only if the burst above gave exactly one build
+    other = decks / "shell-basics" / "title.md"
+    other.write_text(other.read_text() + "\n")
+    last = r.wait_build(3)
+    assert [Path(m).name for m in last["manifests"]] == ["shell-basics.yml"]
+    assert r.builds() == 3
+
+
+def test_an_image_change_rebuilds_the_deck_that_shows_it(decks, running):
+    r = running("k8s-services.yml", "shell-basics.yml")
+    r.wait_build(1)
+    image = decks / "images" / "service-routing.svg"
+    image.write_text(image.read_text().replace("</svg>", "<!-- edited --></svg>"))
+    last = r.wait_build(2)
+    assert [Path(m).name for m in last["manifests"]] == ["k8s-services.yml"]
+    assert "images/service-routing.svg" in last["changed"]
+    assert "k8s-services.html" in last["reload"]
+
+
+def test_a_template_change_rebuilds_every_deck(decks, running):
+    r = running("k8s-services.yml", "shell-basics.yml")
+    r.wait_build(1)
+    # decided without touching the real templates folder
+    todo = r.watcher.affected([(str(render.TEMPLATES / "deck.html.j2"), False)])
+    assert sorted(p.name for p in todo) == ["k8s-services.yml", "shell-basics.yml"]
+
+
+def test_a_new_manifest_in_the_folder_is_built(decks, running, tmp_path):
+    r = running("shell-basics.yml")
+    r.wait_build(1)
+    (decks / "extra.yml").write_text("title: Extra\ncontent:\n- shell-basics/title.md\n")
+    last = r.wait_build(2)
+    assert [Path(m).name for m in last["manifests"]] == ["extra.yml"]
+    assert (tmp_path / "dist" / "extra.html").is_file()
+
+
+def test_a_deleted_chapter_is_an_error_and_the_last_output_stays(decks, running, tmp_path):
+    r = running("shell-basics.yml")
+    r.wait_build(1)
+    html = (tmp_path / "dist" / "shell-basics.html").read_text()
+    (decks / "shell-basics" / "webserver.md").unlink()
+    last = r.wait_build(2)
+    assert not last["ok"]
+    log = r.stream.getvalue()
+    assert "webserver.md" in log and ": error: " in log and "Traceback" not in log
+    assert (tmp_path / "dist" / "shell-basics.html").read_text() == html
+    # putting it back builds again
+    shutil.copy(ROOT / "slides" / "shell-basics" / "webserver.md", decks / "shell-basics" / "webserver.md")
+    assert r.wait_build(3)["ok"]
+
+
+# ---- live reload in real Chromium ----
+
+def open_deck(browser, server, page_name: str, hash_: str):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(server.url + page_name + hash_)
+    page.wait_for_function("window.labdeckLiveReload && window.labdeckLiveReload.handled >= 1",
+                           timeout=WAIT * 1000)
+    page.evaluate("window.__notReloaded = true")
+    return context, page
+
+
+def test_the_open_deck_reloads_on_the_same_slide_with_the_new_text(browser, decks, running):
+    r = running("k8s-services.yml", "shell-basics.yml", serve=True)
+    r.wait_build(1)
+    context, page = open_deck(browser, r.server, "k8s-services.html", "#first-service")
+    try:
+        before = page.evaluate("slideshow.getCurrentSlideIndex()")
+        # a new slide before it: the named slide moves one down and is found by name
+        chapter = decks / "k8s-services" / "clusterip.md"
+        text = chapter.read_text().replace(
+            "name: first-service\n", "## Inserted while presenting\n\n---\n\nname: first-service\n")
+        text = text.replace("## Creating our first Service", "## Creating our first Service, edited live")
+        chapter.write_text(text)
+        page.wait_for_function("!window.__notReloaded && window.slideshow", timeout=WAIT * 1000)
+        assert page.evaluate("slideshow.getCurrentSlideIndex()") == before + 1
+        assert "edited live" in page.inner_text(".remark-visible")
+        assert page.url.endswith("#first-service")
+    finally:
+        context.close()
+
+
+def test_an_unnamed_slide_stays_on_its_number(browser, decks, running):
+    r = running("k8s-services.yml", serve=True)
+    r.wait_build(1)
+    context, page = open_deck(browser, r.server, "k8s-services.html", "#5")
+    try:
+        assert page.evaluate("slideshow.getCurrentSlideIndex()") == 4
+        chapter = decks / "k8s-services" / "dns.md"
+        chapter.write_text(chapter.read_text() + "\nA line added at the end.\n")
+        page.wait_for_function("!window.__notReloaded && window.slideshow", timeout=WAIT * 1000)
+        assert page.evaluate("slideshow.getCurrentSlideIndex()") == 4
+        assert page.url.endswith("#5")
+    finally:
+        context.close()
+
+
+def test_a_chapter_no_open_deck_uses_reloads_nothing(browser, decks, running):
+    r = running("k8s-services.yml", "shell-basics.yml", serve=True)
+    r.wait_build(1)
+    context, page = open_deck(browser, r.server, "k8s-services.html", "#3")
+    try:
+        chapter = decks / "shell-basics" / "files.md"
+        chapter.write_text(chapter.read_text() + "\nNot in the open deck.\n")
+        assert "shell-basics.html" in r.wait_build(2)["reload"]
+        # the page handled that build event (a second event after the connect state) and stayed
+        page.wait_for_function("window.labdeckLiveReload.handled >= 2", timeout=WAIT * 1000)
+        assert page.evaluate("window.__notReloaded") is True
+    finally:
+        context.close()
+
+
+def test_a_broken_chapter_shows_the_overlay_and_the_fix_clears_it(browser, decks, running, tmp_path):
+    r = running("k8s-services.yml", serve=True)
+    r.wait_build(1)
+    context, page = open_deck(browser, r.server, "k8s-services.html", "#2")
+    try:
+        chapter = decks / "k8s-services" / "dns.md"
+        good = chapter.read_text()
+        chapter.write_text(good + "\n```bash\nan unclosed fence\n")
+        overlay = page.locator("#labdeck-overlay")
+        overlay.wait_for(state="visible", timeout=WAIT * 1000)
+        text = overlay.inner_text()
+        assert "k8s-services/dns.md:" in text and ": error: " in text and "fence" in text
+        assert page.evaluate("window.__notReloaded") is True      # the last good deck stays shown
+        assert "livereload" not in (tmp_path / "dist" / "k8s-services.html").read_text()
+        chapter.write_text(good)
+        overlay.wait_for(state="hidden", timeout=WAIT * 1000)
+    finally:
+        context.close()
+
+
+def test_a_page_opened_while_the_build_is_broken_shows_the_overlay(browser, decks, running):
+    r = running("k8s-services.yml", serve=True)
+    r.wait_build(1)
+    chapter = decks / "k8s-services" / "dns.md"
+    chapter.write_text(chapter.read_text() + "\n```bash\nan unclosed fence\n")
+    assert not r.wait_build(2)["ok"]
+    context, page = open_deck(browser, r.server, "k8s-services.html", "")
+    try:
+        assert page.locator("#labdeck-overlay").is_visible()
+    finally:
+        context.close()
+
+
+# ---- the command line ----
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_watch_serve_stops_cleanly_on_a_signal(decks, tmp_path, sig):
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), str(decks / "shell-basics.yml"), "--watch", "--serve",
+         "--port", "0", "--out", str(tmp_path / "dist")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        for line in proc.stdout:
+            if line.startswith("serving "):
+                assert "http://127.0.0.1:" in line
+                break
+        else:
+            pytest.fail("no 'serving' line: " + proc.stderr.read())
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=WAIT)
+        assert proc.returncode == 0, err
+        assert "stopped" in out and "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
