@@ -24,35 +24,69 @@ def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str
               sources: Sources | None = None, render_html: bool = True,
               store: dict | None = None) -> tuple[Deck, Diagnostics]:
     """Parse (and render) one deck. Raises BuildError on fatal input errors."""
+    sources = sources or Sources()
+    deck, diags, pending = parse_deck(manifest, source_root, exclude, sources, store)
+    if render_html:
+        render_deck(deck, pending, diags, sources)
+    return deck, diags
+
+
+@dataclass
+class Pending:
+    """What rendering a parsed deck needs: the slides' content trees and a renderer."""
+    shown: list
+    renderer: object
+
+
+def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | None, sources: Sources,
+               store: dict | None = None) -> tuple[Deck, Diagnostics, Pending]:
+    """manifest → chapters → slides: the deck model, not rendered yet."""
     from . import render
     from .manifest import load_manifest
     from .markdown import Renderer
     from .slides import build_slides, deck_pieces
     from .source import Interstitials, load_chapters
     diags = Diagnostics()
-    sources = sources or Sources()
     m = load_manifest(Path(manifest), diags, exclude)
     root = Path(source_root) if source_root else m.path.parent
     chapters = load_chapters(m, root, sources, diags)
-    pieces, models, parts = deck_pieces(chapters, Interstitials(m.path.parent, sources), diags)
+    interstitials = Interstitials(m.path.parent, sources)
+    pieces, models, parts = deck_pieces(chapters, interstitials, diags)
     slides, shown = build_slides(pieces, m.exclude, diags)
     if not slides:
         raise BuildError(m.rel, 1, "the deck has no slides (everything excluded or empty)")
-    deck = Deck(manifest=m.path, stem=m.stem, title=m.title, values=m.values,
-                chapters=models, parts=parts, slides=slides, exclude=m.exclude)
-    deck.links = {k: v[0] for k, v in render.deck_links(pieces, diags).items()}
-    deck.root = root
-    deck.manifest_rel = m.rel
+    deck = Deck(manifest=m.path, stem=m.stem, title=m.title, values=m.values, chapters=models, parts=parts,
+                slides=slides, exclude=m.exclude, root=root, manifest_rel=m.rel)
+    links = render.deck_links(pieces, diags)
+    deck.links = {k: v[0] for k, v in links.items()}
     deck.dependencies = {m.path.resolve()} | {d for c in chapters for d in c.dependencies}
-    if Interstitials(m.path.parent, sources).path:
-        deck.dependencies.add((m.path.parent / "interstitials.txt").resolve())
+    if interstitials.path:
+        deck.dependencies.add(interstitials.path.resolve())
     for c in chapters:
         deck.assets.update(c.linked)
-    if render_html:
-        renderer = Renderer(render.deck_links(pieces, Diagnostics()), store)
-        render.render_slides(deck, shown, renderer)
-        deck.assets.update(render.collect_images(deck, root, diags, sources.remote_images))
-    return deck, diags
+    return deck, diags, Pending(shown, Renderer(links, store))
+
+
+def render_deck(deck: Deck, pending: Pending, diags: Diagnostics, sources: Sources) -> None:
+    """Slide and notes HTML, and the local images they show."""
+    from . import render
+    render.render_slides(deck, pending.shown, pending.renderer)
+    deck.assets.update(render.collect_images(deck, deck.root, diags, sources.remote_images))
+
+
+def prerender(pendings: list[Pending], store: dict) -> None:
+    """Render every text missing from the store, all decks at once, on every core."""
+    from .markdown import render_jobs
+    jobs: dict = {}
+    for p in pendings:
+        p.renderer.plan = jobs
+        for s in p.shown:
+            p.renderer.tree(s.content)
+            if s.notes:
+                p.renderer.tree(s.notes)
+        p.renderer.plan = None
+    if jobs:
+        render_jobs(jobs, store)
 
 
 @dataclass
@@ -104,11 +138,24 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
     from . import render
     sources = Sources()
     env = render.environment()
-    loaded = []
+    parsed = []
     for manifest in todo:
         started = time.perf_counter()
         try:
-            deck, diags = load_deck(manifest, source_root, exclude, sources, store=cache.store)
+            deck, diags, pending = parse_deck(manifest, source_root, exclude, sources, cache.store)
+        except BuildError as e:
+            result.diagnostics.extend(_one(e))
+            result.failed.append(manifest)
+            continue
+        parsed.append((manifest, deck, diags, pending, time.perf_counter() - started))
+    started = time.perf_counter()
+    prerender([p for _, _, _, p, _ in parsed], cache.store)
+    shared = (time.perf_counter() - started) / max(1, len(parsed))   # shown evenly in the summary lines
+    loaded = []
+    for manifest, deck, diags, pending, seconds in parsed:
+        started = time.perf_counter()
+        try:
+            render_deck(deck, pending, diags, sources)
         except BuildError as e:
             result.diagnostics.extend(_one(e))
             result.failed.append(manifest)
@@ -117,7 +164,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         if diags.failed(strict):
             result.failed.append(manifest)
             continue
-        loaded.append((manifest, deck, time.perf_counter() - started))
+        loaded.append((manifest, deck, seconds + shared + time.perf_counter() - started))
     _render_diagrams([d for _, d, _ in loaded], cache, browser, result.diagnostics)
     for manifest, deck, load_seconds in loaded:
         started = time.perf_counter() - load_seconds

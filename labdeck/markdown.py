@@ -24,6 +24,7 @@ from .remark import ContentClass
 
 _SPAN = re.compile(r"(\\)?`([^`\n]+?)`")
 _LONE_P = re.compile(r"\A<p>((?:(?!<p>)[\s\S])*)</p>\n?\Z")
+_BRACKETED = re.compile(r"\[([^\[\]]+)\]")
 _SCALE = re.compile(r"!\[:scale ([^\]]*)\]\(([^)]*)\)")
 PH_OPEN, PH_CLOSE = "\ue000", "\ue001"      # private-use characters: cannot occur in authors' text by accident
 _PH = re.compile("(<p>)?" + PH_OPEN + r"(\d+)" + PH_CLOSE + "(</p>)?")
@@ -136,33 +137,77 @@ def make_markdown() -> MarkdownIt:
 _md: MarkdownIt | None = None
 
 
+def render_markdown(text: str, inside: bool, references: dict) -> str:
+    """One Markdown text → HTML (a lone paragraph unwrapped inside `.name[...]`, as remark does)."""
+    global _md
+    if _md is None:
+        _md = make_markdown()
+    if "![:scale" in text:
+        text = _SCALE.sub(lambda m: f'<img src="{m.group(2)}" style="width: {m.group(1)}" />', text)
+    out = _md.render(text, {"references": references})
+    if inside:
+        m = _LONE_P.match(out)
+        if m:
+            out = m.group(1)
+    return out
+
+
+def _render_job(job: tuple[str, bool, dict]) -> str:
+    return render_markdown(*job)
+
+
+def render_jobs(jobs: dict[bytes, tuple[str, bool, dict]], store: dict[bytes, str], workers: int = 0) -> None:
+    """Render many texts into `store`, on every core when there is enough work
+    (forked workers: no start-up imports, results come back as strings)."""
+    import os
+    workers = workers or min(os.cpu_count() or 1, 8)
+    size = sum(len(t) for t, _, _ in jobs.values())
+    keys = list(jobs)
+    if workers < 2 or size < 200_000:
+        for k in keys:
+            store[k] = render_markdown(*jobs[k])
+        return
+    import multiprocessing
+    # Interleave big and small texts so both workers finish together.
+    keys.sort(key=lambda k: len(jobs[k][0]), reverse=True)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for k, out in zip(keys, pool.map(_render_job, [jobs[k] for k in keys], chunksize=64)):
+            store[k] = out
+
+
 class Renderer:
     """Renders content trees. `store` maps a key of (Markdown, where, links) to
     HTML: it is shared by every deck of a build and kept on disk (cache.py),
-    so a chapter used by several decks or builds is rendered once."""
+    so a chapter used by several decks or builds is rendered once.
+
+    With `plan` set, tree() renders nothing: it lists the texts missing from
+    the store, so a build can render all of them at once, in parallel."""
 
     def __init__(self, links: dict[str, tuple[str, str | None]], store: dict[bytes, str] | None = None):
-        global _md
-        if _md is None:
-            _md = make_markdown()
-        self.md = _md
         self.references = {normalizeReference(label): {"href": href, "title": title or ""}
                            for label, (href, title) in links.items()}
-        self._salt = hashlib.blake2b(repr(sorted(links.items())).encode(), digest_size=8).digest()
         self._cache = {} if store is None else store
+        self.plan: dict[bytes, tuple[str, bool, dict]] | None = None
+
+    def _key(self, text: str, inside: bool) -> tuple[bytes, dict]:
+        """Hash of the text and of the deck links it may use: decks with other
+        link tables still share the rendering of a chapter that uses none."""
+        used = sorted(label for label in {normalizeReference(m) for m in _BRACKETED.findall(text)}
+                      if label in self.references) if "[" in text else ()
+        refs = {u: self.references[u] for u in used}
+        h = hashlib.blake2b(text.encode(), digest_size=16)
+        h.update(b"\0i" if inside else b"\0o")
+        h.update(repr(sorted((k, v["href"], v["title"]) for k, v in refs.items())).encode())
+        return h.digest(), refs
 
     def markdown(self, text: str, inside: bool = False) -> str:
-        key = hashlib.blake2b(text.encode(), digest_size=16, key=self._salt + (b"i" if inside else b"o")).digest()
+        key, refs = self._key(text, inside)
         out = self._cache.get(key)
         if out is None:
-            if "![:scale" in text:
-                text = _SCALE.sub(lambda m: f'<img src="{m.group(2)}" style="width: {m.group(1)}" />', text)
-            out = self.md.render(text, {"references": self.references})
-            if inside:
-                m = _LONE_P.match(out)
-                if m:
-                    out = m.group(1)
-            self._cache[key] = out
+            if self.plan is not None:
+                self.plan[key] = (text, inside, refs)
+                return ""
+            out = self._cache[key] = render_markdown(text, inside, refs)
         return out
 
     def tree(self, content: list, inside: bool = False) -> str:

@@ -85,9 +85,14 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[
     return assets
 
 
+_IMG_TAG = re.compile(r"<img\b(?![^>]*\bloading=)", re.I)
+
+
 def render_slides(deck: Deck, shown, renderer: Renderer) -> None:
     for slide, s in zip(deck.slides, shown):
-        slide.html = renderer.tree(s.content)
+        html = renderer.tree(s.content)
+        # Lazy images: a 2,000-slide deck must not fetch every picture before showing slide 1.
+        slide.html = _IMG_TAG.sub('<img loading="lazy" decoding="async"', html) if "<img" in html else html
         slide.notes_html = renderer.tree(s.notes) if s.notes else ""
 
 

@@ -311,3 +311,74 @@ def watch(manifests: list[Path], args) -> int:
         signal.signal(signal.SIGTERM, previous)
     print("stopped", flush=True)
     return 0
+
+
+def measure_edit(manifest: Path, out: Path, chapter: Path, source: Path | None = None) -> dict:
+    """Benchmark: a one-line edit to `chapter` while `manifest`'s deck is open in
+    Chromium on the dev server. Edits the file (restored afterwards): give it a
+    copy of the sources. Seconds are wall-clock, from the moment the edit is written."""
+    import json as _json
+    from .browser import launch
+    from .serve import DevServer
+
+    manifest, chapter = Path(manifest), Path(chapter)
+    server = DevServer(out, "127.0.0.1", 0).start()
+    watcher = Watcher([manifest], out, source, server=server, stream=open(os.devnull, "w"))
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    original = chapter.read_bytes()
+    try:
+        first = watcher.start()                     # the cold build, in this fresh process
+        if not first.ok:
+            raise RuntimeError(f"{manifest}: the deck does not build")
+        cold = watcher.last["seconds"]
+        thread.start()
+        deck = first.decks[Path(manifest).stem]
+        target = _real(chapter)
+        slide = next((s for s in deck.slides if _real((deck.root or manifest.parent) / s.pos.path) == target
+                      and s.step == 0), None)
+        if slide is None:
+            raise RuntimeError(f"{chapter}: not a chapter of {manifest}")
+        lines = original.decode("utf-8").split("\n")
+        at = slide.pos.line - 1
+        while at < len(lines) - 1 and not lines[at].strip():   # a line of the slide's own text
+            at += 1
+        lines[at] += " (edited)"
+        html = Path(out) / deck.html_name
+        with launch() as browser:
+            page = browser.new_page()
+            page.goto(f"{server.url}{deck.html_name}#{slide.number}")
+            page.wait_for_function("window.labdeckLiveReload && window.labdeckLiveReload.handled >= 1",
+                                   timeout=60_000)
+            page.evaluate("window.__notReloaded = true")
+            builds = watcher.builds
+            edited = time.time()
+            chapter.write_bytes("\n".join(lines).encode("utf-8"))
+            with watcher.rebuilt:
+                watcher.rebuilt.wait_for(lambda: watcher.builds > builds, 60)
+            written = html.stat().st_mtime_ns / 1e9
+            page.wait_for_function("!window.__notReloaded && window.slideshow", timeout=60_000)
+            timing = page.evaluate("""() => {
+                const nav = performance.getEntriesByType('navigation')[0];
+                const fcp = performance.getEntriesByType('paint').find(p => p.name === 'first-contentful-paint');
+                return {origin: performance.timeOrigin, dcl: nav.domContentLoadedEventEnd,
+                        fcp: fcp ? fcp.startTime : null, index: slideshow.getCurrentSlideIndex(),
+                        text: document.querySelector('.remark-visible').innerText};
+            }""")
+        visible = (timing["origin"] + max(timing["dcl"], timing["fcp"] or 0)) / 1000
+        result = {
+            "deck": deck.stem, "slides": len(deck.slides), "html_bytes": html.stat().st_size,
+            "cold_build_s": round(cold, 3),
+            "rebuild_build_s": round(watcher.last["seconds"], 3),
+            "edit_to_written_s": round(written - edited, 3),
+            "written_ratio_of_cold": round((written - edited) / cold, 4),
+            "edit_to_visible_s": round(visible - edited, 3),
+            "written_to_visible_s": round(visible - written, 3),
+            "stayed_on_slide": timing["index"] == slide.number - 1,
+            "shows_edit": "(edited)" in timing["text"],
+        }
+        return _json.loads(_json.dumps(result))
+    finally:
+        chapter.write_bytes(original)
+        watcher.stop()
+        server.stop()
+        thread.join(5)
