@@ -1,0 +1,79 @@
+"""`labs` extraction: chapter scripts, all.sh and labs.json, and the scripts really run."""
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from labdeck.labs.commands import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SHELL_DECK = ROOT / "slides" / "shell-basics.yml"
+FIXTURES = ROOT / "tests" / "fixtures" / "labs"
+
+
+@pytest.fixture(scope="module")
+def shell_labs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("labs")
+    assert main([str(SHELL_DECK), "--out", str(out)]) == 0
+    return out / "shell-basics"
+
+
+def test_writes_one_script_per_chapter_all_sh_and_labs_json(shell_labs):
+    data = json.loads((shell_labs / "labs.json").read_text())
+    scripts = sorted(p.name for p in shell_labs.glob("[0-9][0-9]-*.sh"))
+    assert scripts == sorted(c["script"] for c in data["chapters"])
+    assert (shell_labs / "all.sh").read_text().count("source ") == len(scripts)
+    for step in data["steps"]:
+        for key in ("deck", "chapter", "slide", "anchor", "url", "file", "line", "directive", "text"):
+            assert key in step
+        src = (ROOT / "slides" / step["file"]).read_text().split("\n")[step["line"] - 1]
+        assert "```" in src and step["directive"] in src
+
+
+def test_every_step_is_preceded_by_its_source_and_slide(shell_labs):
+    data = json.loads((shell_labs / "labs.json").read_text())
+    text = "".join(p.read_text() for p in sorted(shell_labs.glob("[0-9][0-9]-*.sh")))
+    for step in data["steps"]:
+        assert f"# [{step['index']}] {step['file']}:{step['line']} - slide {step['slide']}" in text
+        assert step["url"] in text
+
+
+def test_command_stopped_by_ctrl_c_becomes_a_bounded_run(shell_labs):
+    text = "".join(p.read_text() for p in shell_labs.glob("[0-9][0-9]-*.sh"))
+    assert re.search(r"^labdeck_until \S.* 60 ", text, re.M)
+
+
+def test_scripts_are_valid_bash(shell_labs):
+    for p in shell_labs.glob("*.sh"):
+        subprocess.run(["bash", "-n", str(p)], check=True)
+
+
+def test_all_sh_runs_the_shell_deck_to_the_end(shell_labs, tmp_path):
+    p = subprocess.run(["bash", str(shell_labs / "all.sh")], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    assert (tmp_path / "notes" / "todo.txt").exists()
+
+
+def test_placeholders_and_typing_are_commented_out_with_a_message(tmp_path):
+    assert main([str(FIXTURES / "interactive.yml"), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "interactive" / "01-typing.sh").read_text()
+    assert '#   echo "GREETING" > greeting.txt' in text
+    assert "labdeck_skip faults/typing.md:54 'replace GREETING" in text
+    assert "#   cat > poem.txt" in text and "types into an interactive program" in text
+
+
+def test_unknown_directive_is_a_located_warning(tmp_path, capsys):
+    assert main([str(FIXTURES / "interactive.yml"), "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "faults/typing.md:63: warning: unknown lab directive 'frobnicate'" in err
+
+
+def test_bad_manifest_is_one_line_and_non_zero(tmp_path, capsys):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("title: x\ncontent:\n- missing.md\n")
+    assert main([str(bad), "--out", str(tmp_path / "out")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and "error" in err[-1] and "Traceback" not in "\n".join(err)
