@@ -1,0 +1,122 @@
+"""Benchmark: `python -m labdeck.bench [--corpus DIR] [--check] [--watch]`.
+
+Builds every manifest of the corpus into a temporary folder, each build in a
+fresh process, and prints:
+- cold build: empty build cache (diagram SVGs excepted, see below), seconds;
+- cold build with diagrams: nothing cached at all (mermaid runs in Chromium);
+- warm build: nothing changed, seconds (median of 5);
+- peak RSS of the build process;
+- kube-selfpaced's first slide visible in Chromium (first contentful paint, ms);
+- with --check: time to check every slide of kube-selfpaced in Chromium;
+- with --watch: one-line edit of a kube-selfpaced chapter → rebuilt deck, and → reloaded page.
+Numbers, not assertions: tests never time anything.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "container.training" / "slides"
+
+
+def run_build(manifests: list[Path], out: Path, cache: Path) -> tuple[float, int, int]:
+    """One build in a fresh process: (seconds, peak RSS in KiB, exit status)."""
+    env = dict(os.environ, LABDECK_CACHE=str(cache))
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), *map(str, manifests), "--out", str(out)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return seconds, usage.ru_maxrss, proc.returncode
+
+
+def first_slide_ms(html: Path, browser_path: str | None = None) -> float:
+    """Navigation → first contentful paint (the first slide is the only thing painted)."""
+    from .browser import launch
+    with launch(path=browser_path) as browser:
+        times = []
+        for _ in range(5):
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(html.as_uri(), wait_until="commit")
+            page.wait_for_function("performance.getEntriesByName('first-contentful-paint').length > 0")
+            times.append(page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime"))
+            page.close()
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m labdeck.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of manifests (default: the shared corpus)")
+    p.add_argument("--runs", type=int, default=3, help="cold runs (median)")
+    p.add_argument("--check", action="store_true", help="also time `check` on kube-selfpaced")
+    p.add_argument("--watch", action="store_true", help="also time an edit → rebuild → reload on kube-selfpaced")
+    p.add_argument("--browser", help="Chromium to use")
+    args = p.parse_args(argv)
+    manifests = sorted(args.corpus.glob("*.yml"))
+    if not manifests:
+        print(f"bench: error: no manifest in {args.corpus}", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="labdeck-bench-"))
+    try:
+        print(f"corpus: {args.corpus} ({len(manifests)} manifests), {os.cpu_count()} cores")
+        # Diagrams first: their SVGs are a cache of their own (keyed by source and mermaid version).
+        diagrams = tmp / "diagrams"
+        seconds, rss, rc = run_build(manifests, tmp / "out0", diagrams)
+        if rc != 0:
+            print(f"bench: error: the build failed (exit {rc})", file=sys.stderr)
+            return 1
+        print(f"cold build, nothing cached (mermaid diagrams rendered in Chromium): {seconds:.2f} s")
+        colds, rsss = [], [rss]
+        for i in range(args.runs):
+            cache = tmp / f"cache{i}"
+            cache.mkdir()
+            if (diagrams / "mermaid").is_dir():
+                shutil.copytree(diagrams / "mermaid", cache / "mermaid")
+            seconds, rss, _ = run_build(manifests, tmp / f"out{i + 1}", cache)
+            colds.append(seconds)
+            rsss.append(rss)
+        print(f"cold build, empty cache (diagram SVGs kept): {statistics.median(colds):.2f} s "
+              f"(median of {args.runs}: {', '.join(f'{c:.2f}' for c in colds)})")
+        warms = []
+        for _ in range(5):
+            seconds, rss, _ = run_build(manifests, tmp / f"out{args.runs}", tmp / f"cache{args.runs - 1}")
+            warms.append(seconds)
+            rsss.append(rss)
+        print(f"warm build, nothing changed: {statistics.median(warms):.3f} s (median of 5)")
+        print(f"peak RSS of a build: {max(rsss) / 1024:.0f} MB")
+        selfpaced = tmp / f"out{args.runs}" / "kube-selfpaced.html"
+        if selfpaced.is_file():
+            try:
+                print(f"kube-selfpaced first slide visible: {first_slide_ms(selfpaced, args.browser):.0f} ms "
+                      "after navigation (first contentful paint, median of 5)")
+            except Exception as e:     # no browser here: say so, the other numbers stand
+                print(f"kube-selfpaced first slide: not measured ({e})")
+            if args.check:
+                from .check import main as check_main
+                started = time.perf_counter()
+                check_main([str(args.corpus / "kube-selfpaced.yml"), "--out", str(tmp / f"out{args.runs}")]
+                           + (["--browser", args.browser] if args.browser else []))
+                print(f"check kube-selfpaced (every slide in Chromium): {time.perf_counter() - started:.1f} s")
+            if args.watch:
+                from .watch import measure_edit
+                numbers = measure_edit(args.corpus / "kube-selfpaced.yml", tmp / "watch")
+                for k, v in numbers.items():
+                    print(f"watch, {k}: {v}")
+        print("reference (issue #3): markmaker.py 2.4 s for these 8 manifests, then remark 0.8-2.9 s "
+              "in the browser at every page load (kube-selfpaced: 2.9 s to its first slide)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
