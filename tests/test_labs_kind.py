@@ -56,3 +56,58 @@ def test_kubernetes_sample_deck_runs_on_kind(tmp_path):
                        timeout=3600)
     assert p.returncode == 0
     assert junit.exists()
+
+
+# kind cannot be installed on this machine: stand-ins for docker/kind/kubectl
+# that log their arguments check the wiring of the kind target (cluster named
+# after the deck, KUBECONFIG in the shell, events on failure, deletion).
+STUB = """#!/bin/bash
+echo "$(basename "$0") $*" >> "$LABDECK_STUB_LOG"
+if [ "$(basename "$0")" = kind ] && [ "$1" = create ]; then
+  while [ $# -gt 0 ]; do [ "$1" = --kubeconfig ] && echo "apiVersion: v1" > "$2"; shift; done
+fi
+if [ "$(basename "$0")" = kubectl ]; then echo "EVENTS-FROM-STUB"; fi
+exit 0
+"""
+
+
+def stub_tools(tmp_path, monkeypatch):
+    bindir = tmp_path / "stubs"
+    bindir.mkdir()
+    for tool in kind.NEEDED:
+        (bindir / tool).write_text(STUB)
+        (bindir / tool).chmod(0o755)
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    monkeypatch.setenv("LABDECK_STUB_LOG", str(log))
+    return log
+
+
+def test_kind_target_wiring_with_stand_in_tools(tmp_path, monkeypatch):
+    import xml.etree.ElementTree as ET
+    from labdeck.labs.commands import main
+    log = stub_tools(tmp_path, monkeypatch)
+    deck = tmp_path / "deck.yml"
+    (tmp_path / "ch.md").write_text("# Cluster\n\n---\n\n## Steps\n\n.lab[\n\n"
+                                    "```bash\ntest -s \"$KUBECONFIG\"\n```\n\n"
+                                    "```bash\nfalse\n```\n\n]\n")
+    deck.write_text("title: Cluster deck\nkind-config: kind.yaml\ncontent:\n- ch.md\n")
+    junit = tmp_path / "junit.xml"
+    assert main(["run", str(deck), "--target", "kind", "--junit", str(junit)]) == 1
+    calls = log.read_text().splitlines()
+    create = [c for c in calls if c.startswith("kind create cluster")]
+    assert len(create) == 1 and "--name labdeck-deck" in create[0]
+    assert f"--config {tmp_path / 'kind.yaml'}" in create[0]
+    assert any(c.startswith("kubectl") and "get events,all -A" in c for c in calls)
+    assert calls[-1].startswith("kind delete cluster --name labdeck-deck")
+    cases = list(ET.parse(junit).getroot().iter("testcase"))
+    assert cases[0].find("failure") is None          # the shell saw KUBECONFIG
+    assert "EVENTS-FROM-STUB" in cases[1].find("system-out").text
+
+
+def test_keep_cluster_leaves_it_running(tmp_path, monkeypatch):
+    from labdeck.labs.commands import main
+    log = stub_tools(tmp_path, monkeypatch)
+    assert main(["run", str(FIXTURES / "faults.yml"), "--target", "kind", "--chapter", "1",
+                 "--keep-cluster"]) == 1
+    assert not any(c.startswith("kind delete") for c in log.read_text().splitlines())
