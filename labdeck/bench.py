@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         if rc != 0:
             print(f"bench: error: the build failed (exit {rc})", file=sys.stderr)
             return 1
-        print(f"cold build, nothing cached (mermaid diagrams rendered in Chromium): {seconds:.2f} s")
-        colds, rsss = [], [rss]
+        print(f"cold build, nothing cached (mermaid diagrams rendered in Chromium): {seconds:.2f} s, "
+              f"peak RSS {rss / 1024:.0f} MB (Chromium and its driver included)")
+        colds, rsss = [], []
         for i in range(args.runs):
             cache = tmp / f"cache{i}"
             cache.mkdir()
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             warms.append(seconds)
             rsss.append(rss)
         print(f"warm build, nothing changed: {statistics.median(warms):.3f} s (median of 5)")
-        print(f"peak RSS of a build: {max(rsss) / 1024:.0f} MB")
+        print(f"peak RSS of a build (cold or warm, no browser): {max(rsss) / 1024:.0f} MB")
         selfpaced = tmp / f"out{args.runs}" / "kube-selfpaced.html"
         if selfpaced.is_file():
             try:
