@@ -150,6 +150,7 @@ class ParsedSlide:
     links: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)  # label -> (href, title, offset)
     macros: list[Token] = field(default_factory=list)
     unclosed: list[tuple[int, str]] = field(default_factory=list)   # `.name[` never closed: (offset, opener)
+    comment_properties: set[str] = field(default_factory=set)        # keys read from `<!-- key: value -->`
 
     @property
     def continued(self) -> bool:
@@ -167,8 +168,9 @@ def _append(target, item) -> None:
 _PROPERTY = re.compile(r"^\n*([-\w]+):([^$\n]*)|\n*(?:<!--\s*)([-\w]+):([^$\n]*?)(?:\s*-->)", re.I)
 
 
-def extract_properties(source: str, properties: dict[str, str]) -> str:
-    """remark's extractProperties: leading `name: value` lines, and `<!-- name: value -->` anywhere."""
+def extract_properties(source: str, properties: dict[str, str], from_comments: set[str] | None = None) -> str:
+    """remark's extractProperties: leading `name: value` lines, and `<!-- name: value -->` anywhere
+    (the keys found in comments go to `from_comments`: often just comments, like `<!-- https://... -->`)."""
     while True:
         m = _PROPERTY.search(source)
         if m is None:
@@ -178,6 +180,8 @@ def extract_properties(source: str, properties: dict[str, str]) -> str:
             properties[m.group(1).strip()] = m.group(2).strip()
         else:
             properties[m.group(3).strip()] = m.group(4).strip()
+            if from_comments is not None:
+                from_comments.add(m.group(3).strip())
 
 
 def parse(src: str) -> list[ParsedSlide]:
@@ -212,5 +216,5 @@ def parse(src: str) -> list[ParsedSlide]:
     for s in slides:
         s.properties.setdefault("continued", "false")
         if s.content and isinstance(s.content[0], str):
-            s.content[0] = extract_properties(s.content[0], s.properties)
+            s.content[0] = extract_properties(s.content[0], s.properties, s.comment_properties)
     return slides

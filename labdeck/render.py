@@ -17,7 +17,7 @@ from pygments.formatters import HtmlFormatter
 from .diagnostics import BuildError, Diagnostics
 from .markdown import Renderer, make_markdown
 from .model import Deck
-from .source import anchor
+from .source import _no_tags, anchor
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
@@ -100,7 +100,7 @@ def deck_page(deck: Deck, env: Environment) -> str:
     count = len(deck.slides)
     total = max((s.display_number for s in deck.slides), default=0)
     context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total,
-                    "prefix": Markup(deck.values.get("slidenumberprefix", ""))}
+                    "prefix": Markup(_no_tags(deck.values.get("slidenumberprefix", "")))}
     slides = [{"number": s.number, "name": s.name, "classes": s.classes, "html": Markup(s.html),
                "notes_html": Markup(s.notes_html), "source": str(s.pos), "display_number": s.display_number,
                "counted": s.counted, "style": _slide_style(s.properties)} for s in deck.slides]

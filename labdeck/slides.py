@@ -219,7 +219,7 @@ def apply_slide_model(pieces: list[Piece], exclude: list[str], diags: Diagnostic
             dropping = True             # the slide goes, and its `--` steps with it
             continue
         for key in props:
-            if key not in KNOWN_PROPERTIES and not piece.generated:
+            if key not in KNOWN_PROPERTIES and not piece.generated and key not in p.comment_properties:
                 diags.warning(piece.pos.path, piece.pos.line, f"unknown slide property '{key}'")
         template = None
         if p.continued and shown:

@@ -74,11 +74,18 @@ class Sources:
         return text
 
 
+def _no_tags(value: str) -> str:
+    """Manifest values go into slides as text: no tags (entities such as &mdash; still work)."""
+    return value.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _substitute(text: str, values: dict) -> str:
     # markmaker's order: plain strings first, then links and includes.
+    if "@@" not in text:
+        return text
     for key in ("CHAT", "GITREPO", "SLIDES", "ZIP", "HTML"):
-        text = text.replace(f"@@{key}@@", values.get(key.lower(), ""))
-    return text.replace("@@TITLE@@", values.get("title", "").replace("\n", "<br/>"))
+        text = text.replace(f"@@{key}@@", _no_tags(values.get(key.lower(), "")))
+    return text.replace("@@TITLE@@", _no_tags(values.get("title", "")).replace("\n", "<br/>"))
 
 
 def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sources, diags: Diagnostics) -> None:

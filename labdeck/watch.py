@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import sys
 import threading
@@ -18,8 +19,8 @@ import time
 from pathlib import Path
 
 from . import render
-from .build import BuildResult, build, print_diagnostics
-from .diagnostics import Diagnostic
+from .build import BuildResult, build, load_deck, print_diagnostics
+from .diagnostics import BuildError, Diagnostic
 
 DEBOUNCE = 0.06          # quiet time that ends a burst of editor events
 MAX_WAIT = 0.5           # a burst never delays a rebuild longer than this
@@ -118,10 +119,17 @@ class Watcher:
         lines = [str(d) for d in result.diagnostics.items
                  if d.severity == "error" or (self.strict and d.severity == "warning")]
         built = {_real(d.manifest): d for d in result.decks.values()}
+        unchanged = {_real(m) for m in getattr(result, "unchanged", [])}
         for m in manifests:
             key = _real(m)
             deck = built.get(key)
-            if deck is not None:
+            if deck is None and key in unchanged:
+                # skipped as up to date: its files still have to be watched
+                if key not in self.deps:
+                    self._learn(m)
+                self.failed.discard(key)
+                self.errors.pop(self.pages.get(key, (f"{key.stem}.html",))[0], None)
+            elif deck is not None:
                 self.deps[key] = set(deck.dependencies) | {_real(p) for p in deck.assets.values()}
                 self.pages[key] = (deck.html_name, set(deck.assets))
                 self.failed.discard(key)
@@ -135,6 +143,17 @@ class Watcher:
             for d in result.diagnostics.errors:
                 self.error_dirs.update(self._folders_named_by(d))
         self._reschedule()
+
+    def _learn(self, manifest: Path) -> None:
+        """Dependencies of a deck the build skipped (up to date): parse it, write nothing."""
+        try:
+            from .cache import Cache
+            deck, _ = load_deck(manifest, self.source, self.exclude, store=Cache().store)
+        except BuildError:
+            return
+        key = _real(manifest)
+        self.deps[key] = set(deck.dependencies) | {_real(p) for p in deck.assets.values()}
+        self.pages[key] = (deck.html_name, set(deck.assets))
 
     def _folders_named_by(self, d: Diagnostic) -> set[Path]:
         """Existing folders an error's path points into: a chapter that is missing
@@ -313,6 +332,23 @@ def watch(manifests: list[Path], args) -> int:
     return 0
 
 
+def _slide_to_edit(deck, manifest: Path, chapter: Path, lines: list[str]):
+    """The first slide of `chapter` with a line of its own visible text (not an
+    interstitial picture, not a `class:`/`name:` property): (slide, line index)."""
+    root = deck.root or manifest.parent
+    for s in deck.slides:
+        if s.step or _real(root / s.pos.path) != chapter:
+            continue
+        for at in range(s.pos.line - 1, len(lines)):
+            text = lines[at]
+            if text.strip() == "---":
+                break
+            if re.match(r"\s*(#+ |- )?[A-Za-z]", text) and not re.match(r"^[a-z-]+:( |$)", text) \
+                    and text.strip() in s.markdown:
+                return s, at
+    raise RuntimeError(f"{chapter}: no slide of {manifest} to edit there")
+
+
 def measure_edit(manifest: Path, out: Path, chapter: Path, source: Path | None = None) -> dict:
     """Benchmark: a one-line edit to `chapter` while `manifest`'s deck is open in
     Chromium on the dev server. Edits the file (restored afterwards): give it a
@@ -321,7 +357,12 @@ def measure_edit(manifest: Path, out: Path, chapter: Path, source: Path | None =
     from .browser import launch
     from .serve import DevServer
 
+    import tempfile
     manifest, chapter = Path(manifest), Path(chapter)
+    # a cold build means no render store and no stamps from earlier runs
+    cache = tempfile.TemporaryDirectory(prefix="labdeck-measure-")
+    saved_cache = os.environ.get("LABDECK_CACHE")
+    os.environ["LABDECK_CACHE"] = cache.name
     server = DevServer(out, "127.0.0.1", 0).start()
     watcher = Watcher([manifest], out, source, server=server, stream=open(os.devnull, "w"))
     thread = threading.Thread(target=watcher.run, daemon=True)
@@ -333,15 +374,8 @@ def measure_edit(manifest: Path, out: Path, chapter: Path, source: Path | None =
         cold = watcher.last["seconds"]
         thread.start()
         deck = first.decks[Path(manifest).stem]
-        target = _real(chapter)
-        slide = next((s for s in deck.slides if _real((deck.root or manifest.parent) / s.pos.path) == target
-                      and s.step == 0), None)
-        if slide is None:
-            raise RuntimeError(f"{chapter}: not a chapter of {manifest}")
         lines = original.decode("utf-8").split("\n")
-        at = slide.pos.line - 1
-        while at < len(lines) - 1 and not lines[at].strip():   # a line of the slide's own text
-            at += 1
+        slide, at = _slide_to_edit(deck, manifest, _real(chapter), lines)
         lines[at] += " (edited)"
         html = Path(out) / deck.html_name
         with launch() as browser:
@@ -362,17 +396,20 @@ def measure_edit(manifest: Path, out: Path, chapter: Path, source: Path | None =
                 const fcp = performance.getEntriesByType('paint').find(p => p.name === 'first-contentful-paint');
                 return {origin: performance.timeOrigin, dcl: nav.domContentLoadedEventEnd,
                         fcp: fcp ? fcp.startTime : null, index: slideshow.getCurrentSlideIndex(),
-                        text: document.querySelector('.remark-visible').innerText};
+                        text: document.querySelector('.remark-visible').textContent};
             }""")
-        visible = (timing["origin"] + max(timing["dcl"], timing["fcp"] or 0)) / 1000
+        painted = (timing["origin"] + (timing["fcp"] or timing["dcl"])) / 1000
+        parsed = (timing["origin"] + timing["dcl"]) / 1000
         result = {
             "deck": deck.stem, "slides": len(deck.slides), "html_bytes": html.stat().st_size,
             "cold_build_s": round(cold, 3),
             "rebuild_build_s": round(watcher.last["seconds"], 3),
             "edit_to_written_s": round(written - edited, 3),
             "written_ratio_of_cold": round((written - edited) / cold, 4),
-            "edit_to_visible_s": round(visible - edited, 3),
-            "written_to_visible_s": round(visible - written, 3),
+            "edit_to_published_s": round(watcher.last["finished"] - edited, 3),
+            "edit_to_painted_s": round(painted - edited, 3),       # first paint of the reloaded page
+            "written_to_painted_s": round(painted - written, 3),
+            "written_to_parsed_s": round(parsed - written, 3),     # DOMContentLoaded: all slides parsed
             "stayed_on_slide": timing["index"] == slide.number - 1,
             "shows_edit": "(edited)" in timing["text"],
         }
@@ -382,3 +419,8 @@ def measure_edit(manifest: Path, out: Path, chapter: Path, source: Path | None =
         watcher.stop()
         server.stop()
         thread.join(5)
+        if saved_cache is None:
+            os.environ.pop("LABDECK_CACHE", None)
+        else:
+            os.environ["LABDECK_CACHE"] = saved_cache
+        cache.cleanup()

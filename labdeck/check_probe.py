@@ -1,0 +1,178 @@
+"""The JavaScript `check` runs inside a deck page.
+
+Per-slide checks run in one `page.evaluate` per batch of slides: the page walks
+the slides itself and returns findings, so Python pays one round trip per
+batch instead of several per slide (2,653 slides must check in seconds).
+"""
+
+# Installed once per page, before any batch: window.__labdeckCheck.
+SETUP_JS = r"""
+() => {
+  const W = 908, H = 512;
+  const slides = document.getElementsByClassName('remark-slide-container');
+  // gotoSlide() writes the URL hash on every slide; history.replaceState costs
+  // a few ms each (an IPC round trip), which is most of the walk's time.
+  history.replaceState = function () {};
+
+  function content(el) { return el.querySelector('.remark-slide-content'); }
+
+  // Text lines of a heading: distinct line boxes among its text's client rects.
+  function lines(h) {
+    const r = document.createRange();
+    r.selectNodeContents(h);
+    const tops = [];
+    for (const q of r.getClientRects()) {
+      if (q.width < 1 || q.height < 1) continue;
+      if (!tops.some(t => Math.abs(t - q.bottom) < q.height / 2)) tops.push(q.bottom);
+    }
+    return tops.length;
+  }
+
+  // How far the slide's content reaches past its 16:9 box, in slide pixels.
+  // Children's boxes give the height; a range over a child's contents also
+  // catches text that does not wrap (a long word, a wide table cell). Code
+  // blocks scroll sideways inside their own box, so only their box counts.
+  function overflow(c) {
+    const box = c.getBoundingClientRect();
+    const k = box.width / W || 1;
+    let bottom = -1e9, right = -1e9, top = 1e9, left = 1e9;
+    const r = document.createRange();
+    for (const ch of c.children) {
+      if (ch.classList.contains('remark-slide-number')) continue;
+      let q = ch.getBoundingClientRect();
+      if (!q.width && !q.height) continue;
+      bottom = Math.max(bottom, q.bottom); top = Math.min(top, q.top);
+      if (!ch.querySelector('pre') && ch.tagName !== 'PRE') {
+        r.selectNodeContents(ch);
+        const t = r.getBoundingClientRect();
+        if (t.width || t.height) q = { left: Math.min(q.left, t.left), right: Math.max(q.right, t.right) };
+      }
+      right = Math.max(right, q.right); left = Math.min(left, q.left);
+    }
+    return {
+      bottom: Math.round((bottom - box.bottom) / k), right: Math.round((right - box.right) / k),
+      top: Math.round((box.top - top) / k), left: Math.round((box.left - left) / k)
+    };
+  }
+
+  function visibleText(c) {
+    let t = '';
+    for (const ch of c.children) {
+      if (!ch.classList.contains('remark-slide-number')) t += ch.innerText || '';
+    }
+    return t.trim();
+  }
+
+  function isEmpty(c) {
+    if (c.querySelector('img, svg, video, canvas, iframe, object, embed')) return false;
+    if (/url\(/.test(c.getAttribute('style') || '')) return false;   // background-image: slide property
+    return !visibleText(c);
+  }
+
+  function probe(i) {
+    const found = [];
+    const add = (check, severity, message) => found.push({ n: i + 1, check, severity, message });
+    slideshow.gotoSlide(i + 1);
+    if (slideshow.getCurrentSlideIndex() !== i) add('player', 'error', 'gotoSlide(' + (i + 1) + ') did not show this slide');
+    const c = content(slides[i]);
+    if (!c) { add('structure', 'error', 'no .remark-slide-content'); return found; }
+    const o = overflow(c);
+    const sides = [];
+    if (o.bottom > 1) sides.push(o.bottom + 'px at the bottom');
+    if (o.right > 1) sides.push(o.right + 'px on the right');
+    if (o.top > 1) sides.push(o.top + 'px at the top');
+    if (o.left > 1) sides.push(o.left + 'px on the left');
+    if (sides.length) add('overflow', 'error', 'content overflows the slide by ' + sides.join(' and '));
+    for (const h of c.querySelectorAll('h1, h2')) {
+      const n = lines(h);
+      if (n > 1) add('title-wrap', 'error', h.tagName.toLowerCase() + ' title wraps onto ' + n +
+                     ' lines: "' + h.textContent.trim().slice(0, 60) + '"');
+    }
+    if (isEmpty(c)) add('empty', 'error', 'empty slide: no visible text and no image');
+    return found;
+  }
+
+  function walk(a, b) {
+    let out = [];
+    for (let i = a; i < b; i++) out = out.concat(probe(i));
+    return out;
+  }
+
+  // Everything that does not need layout, read once: images that failed to
+  // decode, links, and the slide each resource URL belongs to.
+  function slideOf(el) {
+    const s = el.closest('.remark-slide-container');
+    return s ? parseInt(s.getAttribute('data-number'), 10) : 0;
+  }
+
+  function images() {
+    const out = [];
+    for (const img of document.querySelectorAll('.remark-slide-container img')) {
+      const src = img.currentSrc || img.src;
+      if (!/^(file|data|blob):/.test(src)) continue;    // remote: reported as a request
+      if (img.complete && img.naturalWidth === 0) out.push({ n: slideOf(img), src: img.getAttribute('src') });
+    }
+    return out;
+  }
+
+  function links() {
+    const out = [];
+    for (const a of document.querySelectorAll('.remark-slide-container a[href]')) {
+      out.push({ n: slideOf(a), href: a.getAttribute('href'), url: a.href });
+    }
+    return out;
+  }
+
+  // Which slide asks for each URL (src, href, data, inline style url(...)).
+  function locate(urls) {
+    const want = new Set(urls), where = {};
+    const els = document.querySelectorAll('.remark-slide-container [src], .remark-slide-container [href], ' +
+      '.remark-slide-container [data], .remark-slide-container [style*="url("], .remark-slide-container [srcset]');
+    for (const el of els) {
+      const cands = [];
+      for (const attr of ['src', 'href', 'data']) {
+        const v = el.getAttribute(attr);
+        if (v) try { cands.push(new URL(v, document.baseURI).href); } catch (e) {}
+      }
+      const st = el.getAttribute('style') || '';
+      for (const m of st.matchAll(/url\(\s*['"]?([^'")]+)['"]?\s*\)/g)) {
+        try { cands.push(new URL(m[1], document.baseURI).href); } catch (e) {}
+      }
+      for (const u of cands) if (want.has(u) && !(u in where)) where[u] = slideOf(el);
+    }
+    return where;
+  }
+
+  // Contact sheet: slides [a, b) as a grid of small slides, numbered.
+  function sheet(a, b, cols, tw, th, label) {
+    let st = document.getElementById('labdeck-sheet-style');
+    if (!st) {
+      st = document.createElement('style');
+      st.id = 'labdeck-sheet-style';
+      st.textContent = 'body.labdeck{background:#555}' +
+        '.remark-slide-container.labdeck-thumb{display:block!important;inset:auto;position:absolute}' +
+        '.labdeck-thumb-label{position:absolute;font:12px sans-serif;color:#fff;text-align:center}';
+      document.head.appendChild(st);
+    }
+    for (const el of document.querySelectorAll('.labdeck-thumb')) { el.classList.remove('labdeck-thumb'); el.removeAttribute('style'); }
+    for (const el of document.querySelectorAll('.labdeck-thumb-label')) el.remove();
+    for (const el of document.querySelectorAll('.remark-visible')) el.classList.remove('remark-visible');
+    const k = tw / W;
+    for (let i = a; i < b; i++) {
+      const j = i - a, x = (j % cols) * tw, y = Math.floor(j / cols) * (th + label);
+      const el = slides[i];
+      el.classList.add('labdeck-thumb');
+      el.setAttribute('style', 'left:' + x + 'px;top:' + y + 'px;width:' + tw + 'px;height:' + th + 'px;--s:' + k);
+      const l = document.createElement('div');
+      l.className = 'labdeck-thumb-label';
+      l.textContent = (i + 1) + (el.getAttribute('data-name') ? ' #' + el.getAttribute('data-name') : '');
+      l.setAttribute('style', 'left:' + x + 'px;top:' + (y + th) + 'px;width:' + tw + 'px;height:' + label + 'px;overflow:hidden');
+      document.body.appendChild(l);
+    }
+    return b - a;
+  }
+
+  window.__labdeckCheck = { walk, images, links, locate, sheet, count: () => slides.length };
+  return slides.length;
+}
+"""
