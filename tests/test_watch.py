@@ -274,3 +274,18 @@ def test_watch_serve_stops_cleanly_on_a_signal(decks, tmp_path, sig):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_decks_already_up_to_date_are_still_watched(decks, running, tmp_path):
+    first = running("shell-basics.yml")
+    first.wait_build(1)
+    first.stop()
+    # a second watch over the same output: the build skips the deck as up to date
+    r = running("shell-basics.yml")
+    assert r.wait_build(1)["ok"]
+    assert not r.watcher.failed and not r.watcher.errors      # skipped is not failed
+    chapter = decks / "shell-basics" / "processes.md"
+    chapter.write_text(chapter.read_text() + "\nEdited after a restart.\n")
+    last = r.wait_build(2)
+    assert "shell-basics.html" in last["reload"]
+    assert "Edited after a restart." in (tmp_path / "dist" / "shell-basics.html").read_text()
