@@ -107,7 +107,11 @@ def test_kind_target_wiring_with_stand_in_tools(tmp_path, monkeypatch):
 
 def test_keep_cluster_leaves_it_running(tmp_path, monkeypatch):
     from labdeck.labs.commands import main
+    import tempfile
     log = stub_tools(tmp_path, monkeypatch)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))   # the kept run folder lands here
     assert main(["run", str(FIXTURES / "faults.yml"), "--target", "kind", "--chapter", "1",
                  "--keep-cluster"]) == 1
     assert not any(c.startswith("kind delete") for c in log.read_text().splitlines())
+    kept = list(tmp_path.glob("labdeck-faults-*/kubeconfig"))
+    assert len(kept) == 1        # the cluster's kubeconfig stays usable
