@@ -289,3 +289,33 @@ def test_decks_already_up_to_date_are_still_watched(decks, running, tmp_path):
     last = r.wait_build(2)
     assert "shell-basics.html" in last["reload"]
     assert "Edited after a restart." in (tmp_path / "dist" / "shell-basics.html").read_text()
+
+
+def test_presenter_and_clone_windows_follow_the_reload(browser, decks, running):
+    r = running("k8s-services.yml", serve=True)
+    r.wait_build(1)
+    context, page = open_deck(browser, r.server, "k8s-services.html", "#first-service")
+    try:
+        with context.expect_page() as opened:
+            page.keyboard.press("c")
+        clone = opened.value
+        clone.wait_for_function("window.labdeckLiveReload && window.labdeckLiveReload.handled >= 1",
+                                timeout=WAIT * 1000)
+        clone.evaluate("window.__notReloaded = true")
+        page.keyboard.press("p")
+        assert page.evaluate("slideshow.isPresenterMode()")
+        chapter = decks / "k8s-services" / "clusterip.md"
+        chapter.write_text(chapter.read_text().replace(
+            "## Creating our first Service", "## Creating our first Service, seen by both windows"))
+        for p in (page, clone):
+            p.wait_for_function("!window.__notReloaded && window.slideshow", timeout=WAIT * 1000)
+            assert "seen by both windows" in p.text_content(".remark-visible")
+            assert p.url.endswith("#first-service")
+        assert page.evaluate("slideshow.isPresenterMode()")
+        assert clone.evaluate("slideshow.isClone()")
+        # after both reloaded, the clone still follows the main window
+        index = page.evaluate("slideshow.getCurrentSlideIndex()")
+        page.keyboard.press("ArrowRight")
+        clone.wait_for_function(f"slideshow.getCurrentSlideIndex() === {index + 1}", timeout=WAIT * 1000)
+    finally:
+        context.close()
