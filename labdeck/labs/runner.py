@@ -32,6 +32,7 @@ from labdeck.labs.extract import StepRecord
 FOLLOWERS = {"wait", "longwait", "key", "keys", "copy", "paste"}
 WAIT_LIMIT = {"wait": 60.0, "longwait": 600.0}
 SCREEN_LINES = 25
+KEEP_BUFFER = 256 * 1024   # characters of transcript kept between commands
 COPY_WAIT = 10.0        # seconds `copy` waits for its pattern to show up
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>NOM78c]|\r")
 
@@ -134,6 +135,8 @@ class Shell:
 
     # -- writing ----------------------------------------------------------
     def send_command(self, text: str) -> None:
+        if len(self.buf) > KEEP_BUFFER * 4:     # long runs: keep the recent screen only
+            self.buf = self.buf[-KEEP_BUFFER:]
         self.buf += "$ " + text.replace("\n", "\n> ") + "\n"
         self.cmd_start = self.scan = len(self.buf)
         body = f"{{\n{text}\n}}" if "\n" in text else text
@@ -236,10 +239,12 @@ class Runner:
 
     def run(self, steps: list[StepRecord]) -> list[Result]:
         results: list[Result] = []
-        failed = False
+        failed = dead = False
         for k, rec in enumerate(steps):
             if failed and not self.opt.keep_going:
                 res = Result(rec, "skipped", "not run: an earlier step failed")
+            elif dead:
+                res = Result(rec, "failed", "not run: the shell ended and could not be restarted")
             else:
                 nxt = steps[k + 1].directive if k + 1 < len(steps) else None
                 t0 = time.monotonic()
@@ -253,7 +258,10 @@ class Runner:
                     res.screen = self.sh.screen()
                     self.on_failure(res)
                     if not self.sh.child.isalive():
-                        self._restart()
+                        try:
+                            self._restart()
+                        except ShellDied:
+                            dead = True
             results.append(res)
             self.on_result(res)
         return results
