@@ -121,19 +121,18 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
     cache = Cache(cache_dir)
     options = {"source": str(Path(source_root).resolve()) if source_root else None,
                "exclude": list(exclude or []), "strict": strict}
-    summaries = _read_summaries(out)
     todo = []
     for manifest in manifests:
         stamp = cache.fresh_stamp(manifest, out, options)
-        if stamp is not None and stamp["summary"]["html"] and (out / "build.json").is_file():
+        if stamp is not None:
             result.unchanged.append(manifest)
-            summaries[Path(manifest).stem] = stamp["summary"]
             if not quiet:
                 print(stamp["line"])
         else:
             todo.append(manifest)
     if not todo:
         return result
+    summaries = _read_summaries(out)
 
     from . import render
     sources = Sources()
@@ -182,7 +181,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
             print(line % f"{seconds:.2f}s")
         line = line % "unchanged"
         outputs = [out / deck.html_name] + [out / rel for rel in deck.assets]
-        deck_stamps.append((manifest, deck, outputs, summary, line))
+        deck_stamps.append((manifest, deck, outputs, line))
     if result.decks:
         write_assets(out, env)
         write_atomic(out / "build.json", render.build_json(summaries))
@@ -191,10 +190,10 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         if make_zip:
             write_atomic(out / "slides.zip", zip_folder(out))
         cache.save()
-        for manifest, deck, outputs, summary, line in deck_stamps:
+        for manifest, deck, outputs, line in deck_stamps:
             assets = [out / "assets" / n for n in ("deck.css", "deck.js", "pygments.css")]
             cache.write_stamp(manifest, out, options, deck.dependencies | set(deck.assets.values()),
-                              outputs + assets, summary, line)
+                              outputs + assets, line)
     return result
 
 

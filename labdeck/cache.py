@@ -63,14 +63,15 @@ class Cache:
         for path, was in stamp["files"].items():
             if _stat(Path(path)) != was:
                 return None
+        if not (Path(out) / "build.json").is_file():     # the deck is listed there
+            return None
         return stamp
 
-    def write_stamp(self, manifest: Path, out: Path, options: dict, inputs, outputs, summary: dict,
-                    line: str) -> None:
+    def write_stamp(self, manifest: Path, out: Path, options: dict, inputs, outputs, line: str) -> None:
         files = stats(list(inputs) + list(outputs) + code_files())
         if any(v is None for v in files.values()):
             return          # something vanished while building: no stamp, rebuild next time
-        data = {"files": files, "summary": summary, "line": line}
+        data = {"files": files, "line": line}
         write_atomic(self._stamp_path(manifest, out, options), json.dumps(data))
 
     # -- rendered Markdown ---------------------------------------------------

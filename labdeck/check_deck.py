@@ -1,0 +1,377 @@
+"""Check one built deck in headless Chromium: every slide, every step.
+
+Two pages (in two browser contexts, hence two renderer processes) each walk
+half of the slides, so both cores work. Each page runs the probe in
+check_probe.py over batches of slides in a single `evaluate`.
+"""
+from __future__ import annotations
+
+import asyncio
+import html as htmllib
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote, urlparse
+
+from .check_probe import SETUP_JS
+
+BATCH = 100             # slides per evaluate: a round trip per batch, progress per batch
+MAX_SHOTS = 200         # screenshots per deck in the report (a broken theme flags every slide)
+VIEWPORT = {"width": 908, "height": 512}   # scale 1: measurements are in slide pixels
+LOCAL_SCHEMES = ("data:", "blob:", "about:")
+
+
+@dataclass
+class Finding:
+    check: str          # overflow, title-wrap, empty, image, link, request, remote, page-error, console, count, ...
+    severity: str       # error | warning
+    deck: str
+    number: int | None  # slide number, None for the whole deck
+    name: str | None
+    source: str         # path:line of the slide (data-source), or the manifest
+    message: str
+    excepted: str | None = None   # the exception's reason when an exception covers it
+    shot: str | None = None       # screenshot, relative to the report folder
+
+    def __str__(self) -> str:
+        where = f"{self.deck} slide {self.number}" if self.number else self.deck
+        if self.name:
+            where += f" (#{self.name})"
+        return f"{self.source}: {self.severity}: {where}: {self.message}"
+
+    def key(self):
+        return (self.check, self.number, self.message)
+
+    def as_json(self) -> dict:
+        return {k: getattr(self, k) for k in
+                ("check", "severity", "number", "name", "source", "message", "excepted", "shot")}
+
+
+@dataclass
+class DeckResult:
+    stem: str
+    slides: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+    thumbnails: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error" and not f.excepted]
+
+
+class _Net:
+    """Requests of one page: remote ones are aborted here, never sent."""
+
+    def __init__(self, dist: Path):
+        self.dist = dist.resolve()
+        self.aborted: list[str] = []
+        self.outside: list[str] = []
+        self.failed: list[tuple[str, str]] = []
+
+    def inside(self, url: str) -> bool:
+        if url.startswith(LOCAL_SCHEMES):
+            return True
+        p = urlparse(url)
+        if p.scheme != "file":
+            return False
+        path = Path(unquote(p.path)).resolve()
+        return path == self.dist or self.dist in path.parents
+
+    async def attach(self, context) -> None:
+        async def abort(route):
+            self.aborted.append(route.request.url)
+            await route.abort("blockedbyclient")
+        # Everything that is not a local file goes through `abort`: nothing leaves the machine.
+        await context.route(lambda url: not url.startswith(("file:",) + LOCAL_SCHEMES), abort)
+        context.on("request", self._request)
+        context.on("requestfailed", self._failed)
+
+    def _request(self, request) -> None:
+        url = request.url
+        if url.startswith("file:") and not self.inside(url):
+            self.outside.append(url)
+
+    def _failed(self, request) -> None:
+        url = request.url
+        if url in self.aborted or url in self.outside:
+            return
+        self.failed.append((url, request.failure or "failed"))
+
+
+class _Errors:
+    """Page errors and console errors, located by their line in the deck's HTML."""
+
+    def __init__(self):
+        self.items: list[tuple[str, str, int | None]] = []   # (kind, text, html line)
+
+    def attach(self, page, html_name: str) -> None:
+        line_re = re.compile(re.escape(html_name) + r":(\d+):\d+")
+
+        def pageerror(err):
+            m = line_re.search(getattr(err, "stack", "") or "")
+            self.items.append(("page-error", f"uncaught {err.name or 'Error'}: {err.message}",
+                               int(m.group(1)) if m else None))
+
+        def console(msg):
+            if msg.type != "error":
+                return
+            text = msg.text
+            if text.startswith("Failed to load resource"):
+                return      # the request itself is reported, with its URL
+            loc = msg.location or {}
+            line = loc.get("lineNumber")
+            ok = html_name in (loc.get("url") or "") and line is not None
+            self.items.append(("console", f"console error: {text}", line + 1 if ok else None))
+
+        page.on("pageerror", pageerror)
+        page.on("console", console)
+
+
+_T = [time.perf_counter()]
+
+
+def _t(label):
+    import os
+    if os.environ.get("LABDECK_CHECK_TIMING"):
+        now = time.perf_counter()
+        print(f"  {label}: {now - _T[0]:.2f}s")
+        _T[0] = now
+
+
+def _slide_lines(html_text: str) -> list[tuple[int, int]]:
+    """(first line, slide number) of every slide container in the deck's HTML."""
+    out, line, pos = [], 1, 0
+    for m in re.finditer(r'class="remark-slide-container" id="slide-(\d+)"', html_text):
+        line += html_text.count("\n", pos, m.start())
+        pos = m.start()
+        out.append((line, int(m.group(1))))
+    return out
+
+
+def _slide_at_line(index: list[tuple[int, int]], line: int | None) -> int | None:
+    if line is None:
+        return None
+    found = None
+    for first, number in index:
+        if first > line:
+            break
+        found = number
+    return found
+
+
+class DeckContext:
+    """What findings need to name a slide: build.json's summary of the deck."""
+
+    def __init__(self, stem: str, summary: dict, decks: dict):
+        self.stem = stem
+        self.summary = summary
+        self.decks = decks          # every deck of build.json, for cross-deck links
+        self.slides = summary.get("slide_list", [])
+        self.manifest = summary.get("manifest") or f"{stem}.yml"
+
+    def finding(self, check: str, severity: str, number: int | None, message: str) -> Finding:
+        if number and 1 <= number <= len(self.slides):
+            s = self.slides[number - 1]
+            return Finding(check, severity, self.stem, number, s.get("name"),
+                           f"{s['source']}:{s['line']}", message)
+        return Finding(check, severity, self.stem, None, None, f"{self.manifest}:1", message)
+
+
+def _names(summary: dict) -> set[str]:
+    return {s["name"] for s in summary.get("slide_list", []) if s.get("name")}
+
+
+def _lands(target: str, summary: dict) -> bool:
+    """Does `#target` show a slide of that deck (the player's rules: a number or a name)?"""
+    target = unquote(target)
+    if re.fullmatch(r"[0-9]+", target):
+        return 1 <= int(target) <= summary.get("slides", 0)
+    return target in _names(summary)
+
+
+def check_links(ctx: DeckContext, links: list[dict], dist: Path) -> list[Finding]:
+    out = []
+    own = dist.resolve() / ctx.summary.get("html", f"{ctx.stem}.html")
+    by_html = {(dist.resolve() / d.get("html", f"{k}.html")): d for k, d in ctx.decks.items()}
+    for link in links:
+        href, n = link["href"], link["n"]
+        if href.startswith("#"):
+            if not _lands(href[1:], ctx.summary):
+                out.append(ctx.finding("link", "error", n, f"dead link {href}: no slide of this deck has that name"))
+            continue
+        p = urlparse(link["url"])
+        if p.scheme != "file" or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", href):
+            continue            # web links are not followed: the check is offline
+        path = Path(unquote(p.path)).resolve()
+        if path == own:
+            if p.fragment and not _lands(p.fragment, ctx.summary):
+                out.append(ctx.finding("link", "error", n, f"dead link {href}: no slide of this deck has that name"))
+            continue
+        if path in by_html:
+            target = by_html[path]
+            if p.fragment and not _lands(p.fragment, target):
+                out.append(ctx.finding("link", "error", n,
+                                       f"dead link {href}: deck {Path(target['html']).stem} has no slide '{unquote(p.fragment)}'"))
+            continue
+        if not path.exists():
+            out.append(ctx.finding("link", "error", n, f"dead link {href}: {path.name} is not in the output folder"))
+    return out
+
+
+async def _open(browser, url: str, net: _Net, errors: _Errors, html_name: str):
+    context = await browser.new_context(viewport=VIEWPORT)
+    await net.attach(context)
+    page = await context.new_page()
+    errors.attach(page, html_name)
+    await page.goto(url, wait_until="load")
+    await page.evaluate(SETUP_JS)
+    return context, page
+
+
+async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: int = 2,
+                     progress: Callable[[int], None] | None = None, shots: Path | None = None,
+                     thumbnails: Path | None = None) -> DeckResult:
+    """Check dist/<stem>.html against build.json's `decks` summaries.
+
+    `progress(n)` is called after every batch with the number of slides done;
+    `shots` is a folder for screenshots of slides with findings, `thumbnails`
+    a folder for contact sheets."""
+    started = _T[0] = time.perf_counter()
+    dist = Path(dist)
+    summary = decks[stem]
+    ctx = DeckContext(stem, summary, decks)
+    html_name = summary.get("html", f"{stem}.html")
+    html_path = dist / html_name
+    html_text = html_path.read_text(encoding="utf-8")
+    url = html_path.resolve().as_uri()
+    result = DeckResult(stem)
+    net, errors = _Net(dist), _Errors()
+
+    opened = await asyncio.gather(*(_open(browser, url, net, errors, html_name) for _ in range(max(1, workers))))
+    pages = [p for _, p in opened]
+    _t("open")
+    try:
+        first = pages[0]
+        count = await first.evaluate("window.__labdeckCheck.count()")
+        player = await first.evaluate("window.slideshow ? slideshow.getSlideCount() : -1")
+        result.slides = count
+        expected = summary.get("slides")
+        if count != expected or player != expected:
+            result.findings.append(ctx.finding(
+                "count", "error", None,
+                f"the page has {count} slides (player: {player}), build.json says {expected}"))
+
+        # the walk: each page takes a contiguous half, batch after batch
+        per = -(-count // len(pages))
+
+        async def walk(page, a, b):
+            found = []
+            for s in range(a, b, BATCH):
+                e = min(b, s + BATCH)
+                found += await page.evaluate("([a, b]) => window.__labdeckCheck.walk(a, b)", [s, e])
+                if progress:
+                    progress(e - s)
+            return found
+
+        parts = await asyncio.gather(*(walk(p, k * per, min(count, (k + 1) * per))
+                                       for k, p in enumerate(pages)))
+        _t("walk")
+        for f in (f for part in parts for f in part):
+            result.findings.append(ctx.finding(f["check"], f["severity"], f["n"], f["message"]))
+
+        for img in await first.evaluate("window.__labdeckCheck.images()"):
+            result.findings.append(ctx.finding("image", "error", img["n"],
+                                               f"image did not load (broken or not an image): {img['src']}"))
+        result.findings += check_links(ctx, await first.evaluate("window.__labdeckCheck.links()"), dist)
+        result.findings += await _requests(first, ctx, net, html_text)
+        index = _slide_lines(html_text)
+        for kind, text, line in dict.fromkeys(errors.items):
+            result.findings.append(ctx.finding(kind, "error", _slide_at_line(index, line), text))
+
+        result.findings = _dedupe(result.findings)
+        _t("rest")
+        if shots is not None:
+            await _screenshots(pages, result, shots)
+            _t("shots")
+        if thumbnails is not None:
+            result.thumbnails = await _sheets(pages, stem, count, thumbnails)
+    finally:
+        for context, _ in opened:
+            await context.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def _requests(page, ctx: DeckContext, net: _Net, html_text: str) -> list[Finding]:
+    """Requests that left dist/ or failed, each on the slide that asked for it."""
+    urls = list(dict.fromkeys(net.aborted + net.outside + [u for u, _ in net.failed]))
+    where = await page.evaluate("u => window.__labdeckCheck.locate(u)", urls) if urls else {}
+    source_text = htmllib.unescape(html_text)
+    out = []
+    for u in dict.fromkeys(net.aborted):
+        if u in source_text:
+            out.append(ctx.finding("remote", "warning", where.get(u),
+                                   f"remote resource not loaded (the check is offline): {u}"))
+        else:
+            out.append(ctx.finding("request", "error", where.get(u), f"request outside the output folder: {u}"))
+    for u in dict.fromkeys(net.outside):
+        out.append(ctx.finding("request", "error", where.get(u),
+                               f"request outside the output folder: {unquote(urlparse(u).path)}"))
+    for u, why in dict.fromkeys(net.failed):
+        out.append(ctx.finding("request", "error", where.get(u), f"failed request ({why}): {u}"))
+    return out
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen, out = set(), []
+    for f in findings:
+        if f.key() not in seen:
+            seen.add(f.key())
+            out.append(f)
+    return sorted(out, key=lambda f: (f.number or 0, f.check, f.message))
+
+
+async def _screenshots(pages, result: DeckResult, folder: Path) -> None:
+    numbers = sorted({f.number for f in result.findings if f.number})[:MAX_SHOTS]
+    if not numbers:
+        return
+    (folder / result.stem).mkdir(parents=True, exist_ok=True)
+
+    async def shoot(page, todo):
+        for n in todo:
+            await page.evaluate("n => slideshow.gotoSlide(n)", n)
+            await page.screenshot(path=str(folder / result.stem / f"{n}.png"))
+
+    await asyncio.gather(*(shoot(p, numbers[k::len(pages)]) for k, p in enumerate(pages)))
+    for f in result.findings:
+        if f.number in numbers:
+            f.shot = f"{folder.name}/{result.stem}/{f.number}.png"
+
+
+SHEET_COLS, SHEET_ROWS, THUMB_W, THUMB_H, LABEL_H = 10, 10, 227, 128, 16
+
+
+async def _sheets(pages, stem: str, count: int, folder: Path) -> list[str]:
+    """Contact sheets of 100 slides each: one screenshot per sheet, not per slide."""
+    folder.mkdir(parents=True, exist_ok=True)
+    per = SHEET_COLS * SHEET_ROWS
+    starts = list(range(0, count, per))
+    names = [f"{stem}-thumbnails.png" if k == 0 else f"{stem}-thumbnails-{k + 1}.png" for k in range(len(starts))]
+
+    async def shoot(page, todo):
+        for k in todo:
+            a, b = starts[k], min(count, starts[k] + per)
+            rows = -(-(b - a) // SHEET_COLS)
+            cols = min(SHEET_COLS, b - a)
+            await page.set_viewport_size({"width": SHEET_COLS * THUMB_W, "height": SHEET_ROWS * (THUMB_H + LABEL_H)})
+            await page.evaluate("([a, b, c, w, h, l]) => window.__labdeckCheck.sheet(a, b, c, w, h, l)",
+                                [a, b, SHEET_COLS, THUMB_W, THUMB_H, LABEL_H])
+            await page.screenshot(path=str(folder / names[k]),
+                                  clip={"x": 0, "y": 0, "width": cols * THUMB_W, "height": rows * (THUMB_H + LABEL_H)})
+
+    ks = list(range(len(starts)))
+    await asyncio.gather(*(shoot(p, ks[j::len(pages)]) for j, p in enumerate(pages)))
+    return names
