@@ -319,3 +319,17 @@ def test_presenter_and_clone_windows_follow_the_reload(browser, decks, running):
         clone.wait_for_function(f"slideshow.getCurrentSlideIndex() === {index + 1}", timeout=WAIT * 1000)
     finally:
         context.close()
+
+
+def test_the_index_page_reloads_when_a_deck_title_changes(browser, decks, running):
+    r = running("k8s-services.yml", "shell-basics.yml", serve=True)
+    r.wait_build(1)
+    context, page = open_deck(browser, r.server, "", "")
+    try:
+        manifest = decks / "shell-basics.yml"
+        manifest.write_text(manifest.read_text().replace("Shell basics", "Shell basics, retitled", 1))
+        assert "build.json" in r.wait_build(2)["changed"]
+        page.wait_for_function("!window.__notReloaded", timeout=WAIT * 1000)
+        assert "retitled" in page.text_content("body")
+    finally:
+        context.close()
