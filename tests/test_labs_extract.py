@@ -129,3 +129,5 @@ def test_corpus_steps_map_back_to_their_source_line(manifest):
             line = lines[s.line].replace("`", "")
         assert first in line, f"{s.where}: {line!r} lacks {first!r}"
     assert not [d for d in diags.errors if "lab" in d.message]
+    # a lab shown again on a `--` continuation is not run twice
+    assert len({(s.file, s.line) for s in steps}) == len(steps)
