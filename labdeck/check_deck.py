@@ -258,6 +258,8 @@ async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: in
         count = await first.evaluate("window.__labdeckCheck.count()")
         player = await first.evaluate("window.slideshow ? slideshow.getSlideCount() : -1")
         result.slides = count
+        for k in await first.evaluate("window.__labdeckCheck.player()"):
+            result.findings.append(ctx.finding("player", "error", k, f"gotoSlide({k}) did not show slide {k}"))
         expected = summary.get("slides")
         if count != expected or player != expected:
             result.findings.append(ctx.finding(

@@ -9,10 +9,10 @@ batch instead of several per slide (2,653 slides must check in seconds).
 SETUP_JS = r"""
 () => {
   const W = 908, H = 512;
-  const slides = document.getElementsByClassName('remark-slide-container');
-  // gotoSlide() writes the URL hash on every slide; history.replaceState costs
-  // a few ms each (an IPC round trip), which is most of the walk's time.
-  history.replaceState = function () {};
+  // A static array: a live getElementsByClassName collection is invalidated by
+  // every class change, and indexing it then walks the document again, which
+  // on a 2,653-slide deck costs milliseconds per slide.
+  const slides = Array.from(document.getElementsByClassName('remark-slide-container'));
 
   function content(el) { return el.querySelector('.remark-slide-content'); }
 
@@ -69,11 +69,13 @@ SETUP_JS = r"""
     return !visibleText(c);
   }
 
+  // The walk shows slides the way the player does (the remark-visible class)
+  // without calling gotoSlide(): the player indexes a live collection and
+  // rewrites the URL on every slide, several ms per slide on big decks.
   function probe(i) {
     const found = [];
     const add = (check, severity, message) => found.push({ n: i + 1, check, severity, message });
-    slideshow.gotoSlide(i + 1);
-    if (slideshow.getCurrentSlideIndex() !== i) add('player', 'error', 'gotoSlide(' + (i + 1) + ') did not show this slide');
+    slides[i].classList.add('remark-visible');
     const c = content(slides[i]);
     if (!c) { add('structure', 'error', 'no .remark-slide-content'); return found; }
     const o = overflow(c);
@@ -89,13 +91,28 @@ SETUP_JS = r"""
                      ' lines: "' + h.textContent.trim().slice(0, 60) + '"');
     }
     if (isEmpty(c)) add('empty', 'error', 'empty slide: no visible text and no image');
+    slides[i].classList.remove('remark-visible');
     return found;
   }
 
   function walk(a, b) {
     let out = [];
+    const cur = slideshow.getCurrentSlideIndex();
+    if (cur >= 0) slides[cur].classList.remove('remark-visible');
     for (let i = a; i < b; i++) out = out.concat(probe(i));
+    if (cur >= 0) slides[cur].classList.add('remark-visible');
     return out;
+  }
+
+  // The player itself: it reaches the first, a middle and the last slide.
+  function player() {
+    const n = slideshow.getSlideCount(), bad = [];
+    for (const k of [n, Math.ceil(n / 2), 1]) {
+      slideshow.gotoSlide(k);
+      if (slideshow.getCurrentSlideIndex() !== k - 1 || !slides[k - 1].classList.contains('remark-visible'))
+        bad.push(k);
+    }
+    return bad;
   }
 
   // Everything that does not need layout, read once: images that failed to
@@ -172,7 +189,7 @@ SETUP_JS = r"""
     return b - a;
   }
 
-  window.__labdeckCheck = { walk, images, links, locate, sheet, count: () => slides.length };
+  window.__labdeckCheck = { walk, player, images, links, locate, sheet, count: () => slides.length };
   return slides.length;
 }
 """

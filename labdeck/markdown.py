@@ -175,6 +175,9 @@ def render_jobs(jobs: dict[bytes, tuple[str, bool, dict]], store: dict[bytes, st
             store[k] = out
 
 
+_keys: dict[tuple[str, bool, int], tuple[bytes, dict]] = {}
+
+
 class Renderer:
     """Renders content trees. `store` maps a key of (Markdown, where, links) to
     HTML: it is shared by every deck of a build and kept on disk (cache.py),
@@ -188,8 +191,17 @@ class Renderer:
                            for label, (href, title) in links.items()}
         self._cache = {} if store is None else store
         self.plan: dict[bytes, tuple[str, bool, dict]] | None = None
+        self._table = hash(tuple(sorted((k, v["href"], v["title"]) for k, v in self.references.items())))
 
     def _key(self, text: str, inside: bool) -> tuple[bytes, dict]:
+        # Rebuilds in one process (watch mode) ask for the same texts again: remember their keys.
+        memo = (text, inside, self._table)
+        found = _keys.get(memo)
+        if found is None:
+            found = _keys[memo] = self._compute_key(text, inside)
+        return found
+
+    def _compute_key(self, text: str, inside: bool) -> tuple[bytes, dict]:
         """Hash of the text and of the deck links it may use: decks with other
         link tables still share the rendering of a chapter that uses none."""
         used = sorted(label for label in {normalizeReference(m) for m in _BRACKETED.findall(text)}

@@ -28,6 +28,7 @@ class LabStep:
     pos: Position
     hidden: bool = False    # came from an HTML comment (not shown on the slide)
     placeholder: bool = False  # contains a highlighted placeholder the learner must replace
+    placeholders: list[str] = field(default_factory=list)   # their names (`IP-ADDRESS`, ...)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import remark
 from .diagnostics import BuildError, Diagnostics
@@ -34,12 +35,19 @@ class Piece:
     generated: bool = False
 
 
+@lru_cache(maxsize=4096)
+def _classes(value: str) -> tuple[str, ...]:
+    return tuple(c for c in re.split(r"[,\s]+", value.strip()) if c)
+
+
 def split_classes(value: str) -> list[str]:
-    return [c for c in re.split(r"[,\s]+", value.strip()) if c]
+    return list(_classes(value)) if value else []
 
 
 def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
     """A fence left open swallows the rest of the deck in remark: an error for us."""
+    if chapter.text in _fences_ok:
+        return
     open_fence = None
     for n, line in enumerate(chapter.text.split("\n")):
         m = _FENCE_OPEN.match(line)
@@ -56,6 +64,10 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
     if open_fence is not None:
         path, line = chapter.position(_line_offset(chapter.text, open_fence[1]))
         raise BuildError(path, line, f"unclosed code fence {open_fence[0]} opened here")
+    _fences_ok.add(chapter.text)
+
+
+_fences_ok: set[str] = set()      # chapter texts already checked (shared chapters, rebuilds)
 
 
 def _line_offset(text: str, index: int) -> int:
@@ -266,12 +278,12 @@ def topics_of(notes: list) -> dict[str, list[str]]:
     return topics
 
 
+_lab_cache: dict[tuple[str, str, int], tuple[LabBlock, Diagnostics]] = {}
+
+
 def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock]:
     """`.lab[` / `.exercise[` blocks introduced by this step (not the inherited ones)."""
-    try:
-        from .labs.extract import parse_lab_block
-    except ImportError:         # labs not installed in this checkout yet
-        return []
+    from .labs.extract import parse_lab_block
     blocks = []
     stack = list(content)
     while stack:
@@ -280,7 +292,13 @@ def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock
             if item.classes and item.classes[0] in ("lab", "exercise"):
                 path, line = piece.chapter.position(item.inner_start)
                 inner = piece.text[item.inner_start:item.inner_end]
-                blocks.append(parse_lab_block(inner, Position(path, line), diags))
+                key = (inner, path, line)
+                if key not in _lab_cache:       # decks sharing a chapter share its lab blocks
+                    found = Diagnostics()
+                    _lab_cache[key] = (parse_lab_block(inner, Position(path, line), found), found)
+                block, found = _lab_cache[key]
+                diags.extend(found)
+                blocks.append(block)
             else:
                 stack[:0] = item.content
     return blocks

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import bisect
 import re
 import string
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from .diagnostics import BuildError, Diagnostics
 if TYPE_CHECKING:
     from .manifest import ContentItem, Manifest
 
+_NEWLINE = re.compile(r"\n")
 TITLE_LINE = re.compile(r"^# (.*)", re.M)
 _INCLUDE = re.compile(r"@@INCLUDE\[([^\]]*)\]")
 _LINK = re.compile(r"@@LINK\[([^\]]*)\]")
@@ -42,10 +44,13 @@ class ChapterSource:
     origins: list[tuple[str, int]] | None = None   # (path, line) of every text line, when includes moved lines
     dependencies: set[Path] = field(default_factory=set)          # files read to make this text
     linked: dict[str, Path] = field(default_factory=dict)         # dist path -> file, for @@LINK
+    _starts: tuple | None = field(default=None, repr=False)      # (text, offsets of line starts)
 
     def position(self, offset: int) -> tuple[str, int]:
         """Source path and line of an offset in text."""
-        index = self.text.count("\n", 0, offset)
+        if self._starts is None or self._starts[0] is not self.text:
+            self._starts = (self.text, [m.end() for m in _NEWLINE.finditer(self.text)])
+        index = bisect.bisect_right(self._starts[1], offset)
         if self.origins is not None:
             return self.origins[min(index, len(self.origins) - 1)]
         return self.source, self.first_line + index
