@@ -33,7 +33,8 @@ class Finding:
     source: str         # path:line of the slide (data-source), or the manifest
     message: str
     excepted: str | None = None   # the exception's reason when an exception covers it
-    shot: str | None = None       # screenshot, relative to the report folder
+    shot: str | None = None       # screenshot sheet, relative to the report folder
+    shot_box: list[int] | None = None   # [x, y, w, h] of this slide on that sheet
 
     def __str__(self) -> str:
         where = f"{self.deck} slide {self.number}" if self.number else self.deck
@@ -46,7 +47,7 @@ class Finding:
 
     def as_json(self) -> dict:
         return {k: getattr(self, k) for k in
-                ("check", "severity", "number", "name", "source", "message", "excepted", "shot")}
+                ("check", "severity", "number", "name", "source", "message", "excepted", "shot", "shot_box")}
 
 
 @dataclass
@@ -299,7 +300,7 @@ async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: in
             await _screenshots(pages, result, shots)
             _t("shots")
         if thumbnails is not None:
-            result.thumbnails = await _sheets(pages, stem, count, thumbnails)
+            result.thumbnails = await _contact_sheets(pages, stem, count, thumbnails)
     finally:
         for context, _ in opened:
             await context.close()
@@ -336,44 +337,53 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return sorted(out, key=lambda f: (f.number or 0, f.check, f.message))
 
 
+SHOT_COLS, SHOT_ROWS, SHOT_W, SHOT_H = 4, 8, 454, 256      # findings: half-size slides
+THUMB_COLS, THUMB_ROWS, THUMB_W, THUMB_H = 10, 10, 227, 128  # contact sheets: quarter size
+LABEL_H = 16
+
+
+async def _sheets(pages, numbers: list[int], folder: Path, prefix: str,
+                  cols: int, rows: int, w: int, h: int) -> list[tuple[str, dict[int, list[int]]]]:
+    """Screenshots of many slides at once: grids of `cols` x `rows` small slides.
+
+    One screenshot per sheet instead of one per slide (a screenshot costs
+    100+ ms). Returns [(file name, {slide number: [x, y, w, h]})]."""
+    folder.mkdir(parents=True, exist_ok=True)
+    per = cols * rows
+    groups = [numbers[i:i + per] for i in range(0, len(numbers), per)]
+    names = [f"{prefix}.png" if k == 0 else f"{prefix}-{k + 1}.png" for k in range(len(groups))]
+    out: list = [None] * len(groups)
+
+    async def shoot(page, todo):
+        await page.set_viewport_size({"width": cols * w, "height": rows * (h + LABEL_H)})
+        for k in todo:
+            group = groups[k]
+            await page.evaluate("([n, c, w, h, l]) => window.__labdeckCheck.sheet(n, c, w, h, l)",
+                                [group, cols, w, h, LABEL_H])
+            used_cols, used_rows = min(cols, len(group)), -(-len(group) // cols)
+            await page.screenshot(path=str(folder / names[k]), clip={
+                "x": 0, "y": 0, "width": used_cols * w, "height": used_rows * (h + LABEL_H)})
+            boxes = {n: [(j % cols) * w, (j // cols) * (h + LABEL_H), w, h + LABEL_H] for j, n in enumerate(group)}
+            out[k] = (names[k], boxes)
+
+    ks = list(range(len(groups)))
+    await asyncio.gather(*(shoot(p, ks[j::len(pages)]) for j, p in enumerate(pages)))
+    return out
+
+
 async def _screenshots(pages, result: DeckResult, folder: Path) -> None:
     numbers = sorted({f.number for f in result.findings if f.number})[:MAX_SHOTS]
     if not numbers:
         return
-    (folder / result.stem).mkdir(parents=True, exist_ok=True)
-
-    async def shoot(page, todo):
-        for n in todo:
-            await page.evaluate("n => slideshow.gotoSlide(n)", n)
-            await page.screenshot(path=str(folder / result.stem / f"{n}.png"))
-
-    await asyncio.gather(*(shoot(p, numbers[k::len(pages)]) for k, p in enumerate(pages)))
-    for f in result.findings:
-        if f.number in numbers:
-            f.shot = f"{folder.name}/{result.stem}/{f.number}.png"
+    for name, boxes in await _sheets(pages, numbers, folder, f"{result.stem}-findings",
+                                     SHOT_COLS, SHOT_ROWS, SHOT_W, SHOT_H):
+        for f in result.findings:
+            if f.number in boxes:
+                f.shot = f"{folder.name}/{name}"
+                f.shot_box = boxes[f.number]
 
 
-SHEET_COLS, SHEET_ROWS, THUMB_W, THUMB_H, LABEL_H = 10, 10, 227, 128, 16
-
-
-async def _sheets(pages, stem: str, count: int, folder: Path) -> list[str]:
-    """Contact sheets of 100 slides each: one screenshot per sheet, not per slide."""
-    folder.mkdir(parents=True, exist_ok=True)
-    per = SHEET_COLS * SHEET_ROWS
-    starts = list(range(0, count, per))
-    names = [f"{stem}-thumbnails.png" if k == 0 else f"{stem}-thumbnails-{k + 1}.png" for k in range(len(starts))]
-
-    async def shoot(page, todo):
-        for k in todo:
-            a, b = starts[k], min(count, starts[k] + per)
-            rows = -(-(b - a) // SHEET_COLS)
-            cols = min(SHEET_COLS, b - a)
-            await page.set_viewport_size({"width": SHEET_COLS * THUMB_W, "height": SHEET_ROWS * (THUMB_H + LABEL_H)})
-            await page.evaluate("([a, b, c, w, h, l]) => window.__labdeckCheck.sheet(a, b, c, w, h, l)",
-                                [a, b, SHEET_COLS, THUMB_W, THUMB_H, LABEL_H])
-            await page.screenshot(path=str(folder / names[k]),
-                                  clip={"x": 0, "y": 0, "width": cols * THUMB_W, "height": rows * (THUMB_H + LABEL_H)})
-
-    ks = list(range(len(starts)))
-    await asyncio.gather(*(shoot(p, ks[j::len(pages)]) for j, p in enumerate(pages)))
-    return names
+async def _contact_sheets(pages, stem: str, count: int, folder: Path) -> list[str]:
+    sheets = await _sheets(pages, list(range(1, count + 1)), folder, f"{stem}-thumbnails",
+                           THUMB_COLS, THUMB_ROWS, THUMB_W, THUMB_H)
+    return [name for name, _ in sheets]

@@ -160,33 +160,35 @@ SETUP_JS = r"""
     return where;
   }
 
-  // Contact sheet: slides [a, b) as a grid of small slides, numbered.
-  function sheet(a, b, cols, tw, th, label) {
+  // A sheet: the given slides (1-based numbers) as a grid of small slides,
+  // each labelled with its number; one screenshot then covers them all.
+  function sheet(numbers, cols, tw, th, label) {
     let st = document.getElementById('labdeck-sheet-style');
     if (!st) {
       st = document.createElement('style');
       st.id = 'labdeck-sheet-style';
       st.textContent = 'body.labdeck{background:#555}' +
+        '.remark-slide-container{display:none!important}' +
         '.remark-slide-container.labdeck-thumb{display:block!important;inset:auto;position:absolute}' +
-        '.labdeck-thumb-label{position:absolute;font:12px sans-serif;color:#fff;text-align:center}';
+        '.remark-slide-scaler{box-shadow:none}' +
+        '.labdeck-thumb-label{position:absolute;font:12px/16px sans-serif;color:#fff;text-align:center;overflow:hidden;white-space:nowrap}';
       document.head.appendChild(st);
     }
     for (const el of document.querySelectorAll('.labdeck-thumb')) { el.classList.remove('labdeck-thumb'); el.removeAttribute('style'); }
     for (const el of document.querySelectorAll('.labdeck-thumb-label')) el.remove();
-    for (const el of document.querySelectorAll('.remark-visible')) el.classList.remove('remark-visible');
     const k = tw / W;
-    for (let i = a; i < b; i++) {
-      const j = i - a, x = (j % cols) * tw, y = Math.floor(j / cols) * (th + label);
-      const el = slides[i];
+    numbers.forEach((n, j) => {
+      const x = (j % cols) * tw, y = Math.floor(j / cols) * (th + label);
+      const el = slides[n - 1];
       el.classList.add('labdeck-thumb');
       el.setAttribute('style', 'left:' + x + 'px;top:' + y + 'px;width:' + tw + 'px;height:' + th + 'px;--s:' + k);
       const l = document.createElement('div');
       l.className = 'labdeck-thumb-label';
-      l.textContent = (i + 1) + (el.getAttribute('data-name') ? ' #' + el.getAttribute('data-name') : '');
-      l.setAttribute('style', 'left:' + x + 'px;top:' + (y + th) + 'px;width:' + tw + 'px;height:' + label + 'px;overflow:hidden');
+      l.textContent = n + (el.getAttribute('data-name') ? ' #' + el.getAttribute('data-name') : '');
+      l.setAttribute('style', 'left:' + x + 'px;top:' + (y + th) + 'px;width:' + tw + 'px;height:' + label + 'px');
       document.body.appendChild(l);
-    }
-    return b - a;
+    });
+    return numbers.length;
   }
 
   window.__labdeckCheck = { walk, player, images, links, locate, sheet, count: () => slides.length };

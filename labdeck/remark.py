@@ -103,7 +103,9 @@ def lex(src: str, pos: int = 0, end: int | None = None, pats=BLOCK, tokens=None)
         elif kind == G_FENCES:
             tokens.append(Token("fences", m.start(), mend, m.group(0)))
         elif G_DEF <= kind <= G_DEF_TITLE:
-            tokens.append(Token("def", m.start(), mend, id=g(G_DEF), href=g(G_DEF_HREF), title=g(G_DEF_TITLE)))
+            # start at the definition itself, not at the newline before it (for its line number)
+            start = m.start() + (src[m.start()] == "\n")
+            tokens.append(Token("def", start, mend, id=g(G_DEF), href=g(G_DEF_HREF), title=g(G_DEF_TITLE)))
         elif G_MACRO <= kind <= G_MACRO_OBJ:
             args = [a.strip() for a in (g(G_MACRO_ARGS) or "").split(",")]
             tokens.append(Token("macro", m.start(), mend, m.group(0), id=g(G_MACRO), href=g(G_MACRO_OBJ) or "", args=args))

@@ -117,8 +117,9 @@ def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sou
         chapter.dependencies.add(target.resolve())
         pieces = (line[:m.start()] + sources.read(target) + line[m.end():]).split("\n")
         out.extend(pieces)
-        origins.append(where)
-        origins.extend((m.group(1), k) for k in range(1, len(pieces)))
+        # piece k is line k+1 of the included file (the first shares the @@INCLUDE line's prefix)
+        origins.append((m.group(1), 1) if not line[:m.start()].strip() else where)
+        origins.extend((m.group(1), k + 1) for k in range(1, len(pieces)))
     chapter.text = "\n".join(out)
     chapter.origins = origins
 
