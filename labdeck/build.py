@@ -95,6 +95,7 @@ class BuildResult:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     failed: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
+    stamps: dict[Path, dict] = field(default_factory=dict)   # unchanged deck → its stamp (inputs, html, assets)
     written: list[Path] = field(default_factory=list)
 
     @property
@@ -126,6 +127,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         stamp = cache.fresh_stamp(manifest, out, options)
         if stamp is not None:
             result.unchanged.append(manifest)
+            result.stamps[manifest] = stamp
             if not quiet:
                 print(stamp["line"])
         else:
@@ -193,7 +195,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         for manifest, deck, outputs, line in deck_stamps:
             assets = [out / "assets" / n for n in ("deck.css", "deck.js", "pygments.css")]
             cache.write_stamp(manifest, out, options, deck.dependencies | set(deck.assets.values()),
-                              outputs + assets, line)
+                              outputs + assets, line, deck.html_name, deck.assets)
     return result
 
 

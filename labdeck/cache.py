@@ -67,11 +67,15 @@ class Cache:
             return None
         return stamp
 
-    def write_stamp(self, manifest: Path, out: Path, options: dict, inputs, outputs, line: str) -> None:
-        files = stats(list(inputs) + list(outputs) + code_files())
+    def write_stamp(self, manifest: Path, out: Path, options: dict, inputs, outputs, line: str,
+                    html: str = "", assets=()) -> None:
+        """`inputs`: files the deck was made from (kept in the stamp: watch mode
+        watches them for a deck it did not have to rebuild)."""
+        inputs = sorted(str(p) for p in inputs)
+        files = stats(inputs + [str(p) for p in outputs] + [str(p) for p in code_files()])
         if any(v is None for v in files.values()):
             return          # something vanished while building: no stamp, rebuild next time
-        data = {"files": files, "line": line}
+        data = {"files": files, "line": line, "inputs": inputs, "html": html, "assets": sorted(assets)}
         write_atomic(self._stamp_path(manifest, out, options), json.dumps(data))
 
     # -- rendered Markdown ---------------------------------------------------

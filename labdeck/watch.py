@@ -124,8 +124,12 @@ class Watcher:
             key = _real(m)
             deck = built.get(key)
             if deck is None and key in unchanged:
-                # skipped as up to date: its files still have to be watched
-                if key not in self.deps:
+                # skipped as up to date: its files still have to be watched (the stamp lists them)
+                stamp = result.stamps.get(m) or {}
+                if stamp.get("inputs"):
+                    self.deps[key] = {_real(p) for p in stamp["inputs"]}
+                    self.pages[key] = (stamp["html"], set(stamp["assets"]))
+                elif key not in self.deps:
                     self._learn(m)
                 self.failed.discard(key)
                 self.errors.pop(self.pages.get(key, (f"{key.stem}.html",))[0], None)
