@@ -19,6 +19,7 @@ from .check_probe import SETUP_JS
 
 BATCH = 100             # slides per evaluate: a round trip per batch, progress per batch
 MAX_SHOTS = 200         # screenshots per deck in the report (a broken theme flags every slide)
+IMAGE_TIMEOUT_MS = 15000   # local images load in ms; this only bounds a stuck one
 VIEWPORT = {"width": 908, "height": 512}   # scale 1: measurements are in slide pixels
 LOCAL_SCHEMES = ("data:", "blob:", "about:")
 
@@ -57,6 +58,7 @@ class DeckResult:
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
     thumbnails: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)   # seconds per phase: open, walk, rest, shots, ...
 
     @property
     def errors(self) -> list[Finding]:
@@ -129,17 +131,6 @@ class _Errors:
 
         page.on("pageerror", pageerror)
         page.on("console", console)
-
-
-_T = [time.perf_counter()]
-
-
-def _t(label):
-    import os
-    if os.environ.get("LABDECK_CHECK_TIMING"):
-        now = time.perf_counter()
-        print(f"  {label}: {now - _T[0]:.2f}s")
-        _T[0] = now
 
 
 def _slide_lines(html_text: str) -> list[tuple[int, int]]:
@@ -229,7 +220,8 @@ async def _open(browser, url: str, net: _Net, errors: _Errors, html_name: str):
     errors.attach(page, html_name)
     await page.goto(url, wait_until="load")
     await page.evaluate(SETUP_JS)
-    return context, page
+    late = await page.evaluate("t => window.__labdeckCheck.settle(t)", IMAGE_TIMEOUT_MS)
+    return context, page, late
 
 
 async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: int = 2,
@@ -240,7 +232,7 @@ async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: in
     `progress(n)` is called after every batch with the number of slides done;
     `shots` is a folder for screenshots of slides with findings, `thumbnails`
     a folder for contact sheets."""
-    started = _T[0] = time.perf_counter()
+    started = time.perf_counter()
     dist = Path(dist)
     summary = decks[stem]
     ctx = DeckContext(stem, summary, decks)
@@ -249,10 +241,16 @@ async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: in
     html_text = html_path.read_text(encoding="utf-8")
     url = html_path.resolve().as_uri()
     result = DeckResult(stem)
+    mark = [started]
+
+    def _t(label):      # phase times, for benchmarks (result.phases)
+        now = time.perf_counter()
+        result.phases[label] = round(now - mark[0], 3)
+        mark[0] = now
     net, errors = _Net(dist), _Errors()
 
     opened = await asyncio.gather(*(_open(browser, url, net, errors, html_name) for _ in range(max(1, workers))))
-    pages = [p for _, p in opened]
+    pages = [p for _, p, _ in opened]
     _t("open")
     try:
         first = pages[0]
@@ -285,6 +283,9 @@ async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: in
         for f in (f for part in parts for f in part):
             result.findings.append(ctx.finding(f["check"], f["severity"], f["n"], f["message"]))
 
+        for img in opened[0][2]:
+            result.findings.append(ctx.finding("image", "error", img["n"],
+                                               f"image still loading after {IMAGE_TIMEOUT_MS // 1000}s: {img['src']}"))
         for img in await first.evaluate("window.__labdeckCheck.images()"):
             result.findings.append(ctx.finding("image", "error", img["n"],
                                                f"image did not load (broken or not an image): {img['src']}"))
@@ -301,8 +302,9 @@ async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: in
             _t("shots")
         if thumbnails is not None:
             result.thumbnails = await _contact_sheets(pages, stem, count, thumbnails)
+            _t("thumbnails")
     finally:
-        for context, _ in opened:
+        for context, _, _ in opened:
             await context.close()
     result.seconds = time.perf_counter() - started
     return result

@@ -55,15 +55,19 @@ SETUP_JS = r"""
     };
   }
 
+  // innerText of the whole slide: it skips display:none parts (a child's
+  // own innerText would not, when the child itself is not rendered).
   function visibleText(c) {
-    let t = '';
-    for (const ch of c.children) {
-      if (!ch.classList.contains('remark-slide-number')) t += ch.innerText || '';
-    }
+    const num = c.querySelector('.remark-slide-number');
+    let t = c.innerText || '';
+    if (num && num.innerText) t = t.replace(num.innerText, '');
     return t.trim();
   }
 
+  // A `pic` slide with nothing in it is the interstitial markmaker leaves
+  // before a chapter when the decks have no interstitials.txt: blank on purpose.
   function isEmpty(c) {
+    if (c.classList.contains('pic') && c.children.length === 1) return false;   // only the slide number
     if (c.querySelector('img, svg, video, canvas, iframe, object, embed')) return false;
     if (/url\(/.test(c.getAttribute('style') || '')) return false;   // background-image: slide property
     return !visibleText(c);
@@ -122,6 +126,25 @@ SETUP_JS = r"""
     return s ? parseInt(s.getAttribute('data-number'), 10) : 0;
   }
 
+  // The builder marks images loading="lazy": hidden slides would never fetch
+  // theirs. Load them all now, so that sizes are right when a slide is
+  // measured and broken files show up; resolves when every image settled.
+  function settle(timeoutMs) {
+    const waits = [];
+    for (const img of document.querySelectorAll('.remark-slide-container img')) {
+      if (img.loading === 'lazy') img.loading = 'eager';
+      if (!img.complete) waits.push(new Promise(r => {
+        img.addEventListener('load', r, { once: true });
+        img.addEventListener('error', r, { once: true });
+      }));
+    }
+    const all = Promise.all(waits).then(() => 0);
+    const late = new Promise(r => setTimeout(() => r(-1), timeoutMs));
+    return Promise.race([all, late]).then(() =>
+      Array.from(document.querySelectorAll('.remark-slide-container img')).filter(i => !i.complete)
+        .map(i => ({ n: slideOf(i), src: i.getAttribute('src') })));
+  }
+
   function images() {
     const out = [];
     for (const img of document.querySelectorAll('.remark-slide-container img')) {
@@ -176,12 +199,13 @@ SETUP_JS = r"""
     }
     for (const el of document.querySelectorAll('.labdeck-thumb')) { el.classList.remove('labdeck-thumb'); el.removeAttribute('style'); }
     for (const el of document.querySelectorAll('.labdeck-thumb-label')) el.remove();
-    const k = tw / W;
+    const gap = 4, k = (tw - gap) / W;    // a dark gap keeps white slides apart
     numbers.forEach((n, j) => {
       const x = (j % cols) * tw, y = Math.floor(j / cols) * (th + label);
       const el = slides[n - 1];
       el.classList.add('labdeck-thumb');
-      el.setAttribute('style', 'left:' + x + 'px;top:' + y + 'px;width:' + tw + 'px;height:' + th + 'px;--s:' + k);
+      el.setAttribute('style', 'left:' + (x + gap / 2) + 'px;top:' + (y + gap / 2) + 'px;width:' + (tw - gap) +
+                      'px;height:' + (th - gap) + 'px;--s:' + k);
       const l = document.createElement('div');
       l.className = 'labdeck-thumb-label';
       l.textContent = n + (el.getAttribute('data-name') ? ' #' + el.getAttribute('data-name') : '');
@@ -191,7 +215,7 @@ SETUP_JS = r"""
     return numbers.length;
   }
 
-  window.__labdeckCheck = { walk, player, images, links, locate, sheet, count: () => slides.length };
+  window.__labdeckCheck = { walk, player, settle, images, links, locate, sheet, count: () => slides.length };
   return slides.length;
 }
 """

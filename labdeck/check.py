@@ -1,0 +1,155 @@
+"""`build.py check`: build the decks, then check every slide in headless Chromium.
+
+Findings print as `path:line: error|warning: <deck> slide N (#name): message`
+(path:line is the slide's source); the report goes to DIR/check/.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import check_exceptions
+from .browser import LAUNCH_ARGS, ChromiumNotFound, chromium_path
+from .check_deck import DeckResult, check_deck
+from .diagnostics import BuildError
+
+# Every name resolves nowhere: if a request ever got past the routing in
+# check_deck (which aborts all of them), it still could not leave the machine.
+OFFLINE_ARGS = LAUNCH_ARGS + ["--host-resolver-rules=MAP * ~NOTFOUND"]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="build.py check",
+                                description="Build decks and check every slide in headless Chromium.")
+    p.add_argument("manifests", nargs="*", type=Path, metavar="MANIFEST",
+                   help="deck manifests (default: every slides/*.yml)")
+    p.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR", help="output folder (default: dist)")
+    p.add_argument("--source", type=Path, metavar="DIR", help="source root (default: the manifest's folder)")
+    p.add_argument("--browser", metavar="PATH", help="Chromium to use (default: $LABDECK_CHROMIUM, "
+                                                     "Playwright's own, /usr/bin/chromium)")
+    p.add_argument("--thumbnails", action="store_true", help="also write contact sheets of every slide")
+    p.add_argument("--workers", type=int, default=2, metavar="N", help="pages checking in parallel (default: 2)")
+    return p
+
+
+async def _launch(pw, browser_path: str | None):
+    return await pw.chromium.launch(executable_path=chromium_path(browser_path), headless=True, args=OFFLINE_ARGS)
+
+
+async def check_decks(dist: Path, stems: list[str], *, browser_path: str | None = None, workers: int = 2,
+                      report: Path | None = None, thumbnails: bool = False,
+                      show_progress: bool = False) -> list[DeckResult]:
+    """Check the built decks `stems` of `dist` (read from dist/build.json)."""
+    from playwright.async_api import async_playwright
+
+    decks = json.loads((Path(dist) / "build.json").read_text(encoding="utf-8"))["decks"]
+    results = []
+    async with async_playwright() as pw:
+        browser = await _launch(pw, browser_path)
+        try:
+            for stem in stems:
+                with _progress(stem, decks[stem].get("slides", 0), show_progress) as advance:
+                    results.append(await check_deck(
+                        browser, dist, stem, decks, workers=workers, progress=advance,
+                        shots=report / "shots" if report else None,
+                        thumbnails=report if (report and thumbnails) else None))
+        finally:
+            await browser.close()
+    return results
+
+
+def check_deck_timed(dist: Path, stem: str, browser_path: str | None = None, workers: int = 2,
+                     screenshots: bool = False) -> tuple[DeckResult, float]:
+    """One built deck, checked: (result, seconds including the browser launch). For benchmarks."""
+    started = time.perf_counter()
+    report = Path(dist) / "check" if screenshots else None
+    [result] = asyncio.run(check_decks(Path(dist), [stem], browser_path=browser_path, workers=workers,
+                                       report=report))
+    return result, time.perf_counter() - started
+
+
+class _progress:
+    """A rich progress bar on stderr for decks big enough to wait for."""
+
+    def __init__(self, stem: str, total: int, show: bool):
+        self.stem, self.total, self.show, self.bar = stem, total, show and total >= 200, None
+
+    def __enter__(self):
+        if not self.show:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        self.bar = Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task(f"check {self.stem}", total=self.total)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from .build import build, default_manifests, print_diagnostics
+
+    manifests = args.manifests or default_manifests()
+    if not manifests:
+        print("build.py check: error: no manifest given and none in slides/", file=sys.stderr)
+        return 2
+    try:
+        chromium_path(args.browser)
+        exceptions = [e for folder in dict.fromkeys(Path(m).resolve().parent for m in manifests)
+                      for e in check_exceptions.load(folder)]
+    except ChromiumNotFound as e:
+        print(f"build.py check: error: {e}", file=sys.stderr)
+        return 2
+    except BuildError as e:
+        print(e.diagnostic, file=sys.stderr)
+        return 2
+
+    built = build(manifests, args.out, args.source, quiet=True)
+    print_diagnostics(built)
+    status = 0
+    for m in built.failed:
+        print(f"build.py check: error: {m}: the build failed, the deck was not checked", file=sys.stderr)
+        status = 1
+    stems = list(built.decks)
+    if not stems:
+        return 1
+
+    report = args.out / "check"
+    started = time.perf_counter()
+    results = asyncio.run(check_decks(args.out, stems, browser_path=args.browser, workers=args.workers,
+                                      report=report, thumbnails=args.thumbnails,
+                                      show_progress=sys.stderr.isatty()))
+    findings = [f for r in results for f in r.findings]
+    check_exceptions.apply(exceptions, findings)
+    stale = check_exceptions.stale(exceptions, set(stems))
+
+    for f in findings:
+        if not f.excepted:
+            print(f, file=sys.stderr)
+    for line in stale:
+        print(line, file=sys.stderr)
+
+    from .check_report import write_report
+    index = write_report(report, results, stale)
+
+    errors = sum(len(r.errors) for r in results) + len(stale)
+    warnings = sum(1 for f in findings if f.severity == "warning" and not f.excepted)
+    excepted = sum(1 for f in findings if f.excepted)
+    slides = sum(r.slides for r in results)
+    print(f"check: {len(results)} deck(s), {slides} slides, {errors} error(s), {warnings} warning(s)"
+          + (f", {excepted} excepted" if excepted else "")
+          + f", {time.perf_counter() - started:.1f}s → {index}")
+    return 1 if errors or status else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,34 @@
+"""The check's report: DIR/check/<deck>.json and DIR/check/index.html."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jinja2
+
+from .write import write_atomic
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def deck_json(r) -> dict:
+    return {
+        "deck": r.stem, "slides": r.slides, "seconds": round(r.seconds, 2),
+        "errors": len(r.errors),
+        "warnings": sum(1 for f in r.findings if f.severity == "warning" and not f.excepted),
+        "excepted": sum(1 for f in r.findings if f.excepted),
+        "findings": [f.as_json() for f in r.findings],
+        "thumbnails": r.thumbnails,
+    }
+
+
+def write_report(folder: Path, results: list, stale: list[str]) -> Path:
+    """Write the JSON per deck and the HTML page; returns the page's path."""
+    folder = Path(folder)
+    for r in results:
+        write_atomic(folder / f"{r.stem}.json", json.dumps(deck_json(r), indent=1, ensure_ascii=False) + "\n")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    page = env.get_template("check.html.j2").render(decks=[deck_json(r) for r in results], stale=stale)
+    write_atomic(folder / "index.html", page)
+    return folder / "index.html"
