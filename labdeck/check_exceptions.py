@@ -1,4 +1,5 @@
-"""Known check findings the author accepts: `check-exceptions.yml` next to the manifests.
+"""Known check findings the author accepts: `check/exceptions.yml` in the manifests' folder
+(e.g. slides/check/exceptions.yml; not slides/*.yml, which the build takes for manifests).
 
     - deck: k8s-services          # required: the deck (manifest stem)
       check: overflow             # required: overflow, title-wrap, empty, image, link,
@@ -20,7 +21,7 @@ import yaml
 from .diagnostics import BuildError
 from .manifest import display_path
 
-FILENAME = "check-exceptions.yml"
+FILENAME = "check/exceptions.yml"
 CHECKS = {"overflow", "title-wrap", "empty", "image", "link", "request", "remote",
           "page-error", "console", "count", "player", "structure"}
 KEYS = {"deck", "check", "source", "contains", "reason"}
