@@ -77,3 +77,31 @@ def launch(headless: bool = True, path: str | None = None) -> Iterator["object"]
             yield browser
         finally:
             browser.close()
+
+
+def run_isolated(fn, *args, **kwargs):
+    """Call fn, in a thread of its own when this thread already drives Playwright.
+
+    Playwright's sync API refuses to start inside a running asyncio loop, and
+    another sync_playwright() (a test's browser, a check run) is one. A fresh
+    thread has no loop, so a build can still draw its diagrams there."""
+    import asyncio
+    import threading
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args, **kwargs)
+        except BaseException as e:      # re-raised in the caller's thread
+            box["error"] = e
+
+    thread = threading.Thread(target=target, name="labdeck-browser")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]

@@ -74,19 +74,17 @@ def render_deck(deck: Deck, pending: Pending, diags: Diagnostics, sources: Sourc
     deck.assets.update(render.collect_images(deck, deck.root, diags, sources.remote_images))
 
 
-def prerender(pendings: list[Pending], store: dict) -> None:
-    """Render every text missing from the store, all decks at once, on every core."""
-    from .markdown import render_jobs
+def plan_renders(pending: Pending) -> dict:
+    """The texts of a parsed deck that the render store does not have yet."""
     jobs: dict = {}
-    for p in pendings:
-        p.renderer.plan = jobs
-        for s in p.shown:
-            p.renderer.tree(s.content)
-            if s.notes:
-                p.renderer.tree(s.notes)
-        p.renderer.plan = None
-    if jobs:
-        render_jobs(jobs, store)
+    renderer = pending.renderer
+    renderer.plan = jobs
+    for s in pending.shown:
+        renderer.tree(s.content)
+        if s.notes:
+            renderer.tree(s.notes)
+    renderer.plan = None
+    return jobs
 
 
 @dataclass
@@ -139,18 +137,21 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
     from . import render
     sources = Sources()
     env = render.environment()
+    from .markdown import RenderQueue
+    queue = RenderQueue(cache.store)      # renders on the other cores while we parse the next deck
     parsed = []
     for manifest in todo:
         started = time.perf_counter()
         try:
             deck, diags, pending = parse_deck(manifest, source_root, exclude, sources, cache.store)
+            queue.add(plan_renders(pending))
         except BuildError as e:
             result.diagnostics.extend(_one(e))
             result.failed.append(manifest)
             continue
         parsed.append((manifest, deck, diags, pending, time.perf_counter() - started))
     started = time.perf_counter()
-    prerender([p for _, _, _, p, _ in parsed], cache.store)
+    queue.finish()
     shared = (time.perf_counter() - started) / max(1, len(parsed))   # shown evenly in the summary lines
     loaded = []
     for manifest, deck, diags, pending, seconds in parsed:

@@ -156,23 +156,57 @@ def _render_job(job: tuple[str, bool, dict]) -> str:
     return render_markdown(*job)
 
 
-def render_jobs(jobs: dict[bytes, tuple[str, bool, dict]], store: dict[bytes, str], workers: int = 0) -> None:
-    """Render many texts into `store`, on every core when there is enough work
-    (forked workers: no start-up imports, results come back as strings)."""
-    import os
-    workers = workers or min(os.cpu_count() or 1, 8)
-    size = sum(len(t) for t, _, _ in jobs.values())
-    keys = list(jobs)
-    if workers < 2 or size < 200_000:
-        for k in keys:
-            store[k] = render_markdown(*jobs[k])
-        return
-    import multiprocessing
-    # Interleave big and small texts so both workers finish together.
-    keys.sort(key=lambda k: len(jobs[k][0]), reverse=True)
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for k, out in zip(keys, pool.map(_render_job, [jobs[k] for k in keys], chunksize=64)):
-            store[k] = out
+class RenderQueue:
+    """Renders texts into `store` on every core while the build goes on parsing.
+
+    Texts arrive deck by deck; once there is enough work, batches go to forked
+    workers (no start-up imports, results come back as strings) and the main
+    process parses the next deck meanwhile. Small builds render in-process."""
+
+    BATCH = 100_000          # characters of Markdown per batch sent to the workers
+
+    def __init__(self, store: dict[bytes, str], workers: int = 0):
+        import os
+        self.store = store
+        self.workers = workers or min(os.cpu_count() or 1, 8)
+        self.buffer: dict[bytes, tuple[str, bool, dict]] = {}
+        self.size = 0
+        self.pool = None
+        self.running: list = []
+
+    def add(self, jobs: dict[bytes, tuple[str, bool, dict]]) -> None:
+        for key, job in jobs.items():
+            if key not in self.buffer and key not in self.store:
+                self.buffer[key] = job
+                self.size += len(job[0])
+        if self.workers > 1 and self.size >= self.BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        if self.pool is None:
+            import multiprocessing
+            self.pool = multiprocessing.get_context("fork").Pool(self.workers)
+        keys = list(self.buffer)
+        jobs = [self.buffer[k] for k in keys]
+        self.running.append((keys, self.pool.map_async(_render_job, jobs, chunksize=max(1, len(jobs) // (4 * self.workers)))))
+        self.buffer, self.size = {}, 0
+
+    def finish(self) -> None:
+        if self.pool is None:
+            for key, job in self.buffer.items():
+                self.store[key] = render_markdown(*job)
+            self.buffer = {}
+            return
+        if self.buffer:
+            self._send()
+        try:
+            for keys, result in self.running:
+                for key, html_out in zip(keys, result.get()):
+                    self.store[key] = html_out
+        finally:
+            self.pool.close()
+            self.pool.join()
+            self.pool, self.running = None, []
 
 
 _keys: dict[tuple[str, bool, int], tuple[bytes, dict]] = {}

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple
 
 from labdeck.diagnostics import Diagnostics
+from labdeck.browser import run_isolated
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MERMAID_DIR = REPO_ROOT / "node_modules" / "mermaid"
@@ -243,7 +244,7 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
             diags.warning(d.path, d.line, f"{len(todo)} mermaid diagram(s) left as text: {problem}")
         else:
             try:
-                results = _render_in_browser(todo, mermaid_js, browser_path)
+                results = run_isolated(_render_in_browser, todo, mermaid_js, browser_path)
             except Exception as e:
                 diags.warning(d.path, d.line, f"{len(todo)} mermaid diagram(s) left as text: "
                               f"rendering in Chromium failed: {_one_line_error(str(e))}")
