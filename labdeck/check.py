@@ -94,6 +94,21 @@ class _progress:
             self.bar.stop()
 
 
+def built_stems(result, manifests: list[Path]) -> list[str]:
+    """The decks a build left in place, in manifest order: rebuilt ones and
+    unchanged ones (the build skips a deck whose inputs did not change)."""
+    stems = []
+    for m in manifests:
+        if m in result.failed:
+            continue
+        stamp = getattr(result, "stamps", {}).get(m)
+        if stamp and stamp.get("html"):
+            stems.append(Path(stamp["html"]).stem)
+        else:
+            stems += [k for k, d in result.decks.items() if Path(d.manifest).resolve() == Path(m).resolve()]
+    return list(dict.fromkeys(stems))
+
+
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from .build import build, default_manifests, print_diagnostics
@@ -119,7 +134,7 @@ def main(argv: list[str]) -> int:
     for m in built.failed:
         print(f"build.py check: error: {m}: the build failed, the deck was not checked", file=sys.stderr)
         status = 1
-    stems = list(built.decks)
+    stems = built_stems(built, manifests)
     if not stems:
         return 1
 
