@@ -78,14 +78,26 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[
                 continue
             target = (root / ref).resolve()
             if not target.is_relative_to(resolved_root):
-                raise BuildError(slide.pos.path, slide.pos.line, f"image '{ref}' is outside the source folder")
+                raise BuildError(slide.pos.path, _line_of(root, slide, ref), f"image '{ref}' is outside the source folder")
             if not target.is_file():
-                raise BuildError(slide.pos.path, slide.pos.line, f"image '{ref}' not found")
+                raise BuildError(slide.pos.path, _line_of(root, slide, ref), f"image '{ref}' not found")
             assets[target.relative_to(resolved_root).as_posix()] = target
     return assets
 
 
 _IMG_TAG = re.compile(r"<img\b(?![^>]*\bloading=)", re.I)
+
+
+def _line_of(root: Path, slide, ref: str) -> int:
+    """The line naming `ref`, at or after the slide's first line (the slide's line if not found)."""
+    try:
+        lines = (root / slide.pos.path).read_text(encoding="utf-8").split("\n")
+    except OSError:
+        return slide.pos.line
+    for n in range(slide.pos.line - 1, len(lines)):
+        if ref in lines[n]:
+            return n + 1
+    return slide.pos.line
 
 
 def render_slides(deck: Deck, shown, renderer: Renderer) -> None:
@@ -98,7 +110,7 @@ def render_slides(deck: Deck, shown, renderer: Renderer) -> None:
 
 def deck_page(deck: Deck, env: Environment) -> str:
     count = len(deck.slides)
-    total = max((s.display_number for s in deck.slides), default=0)
+    total = max((s.display_number for s in deck.slides), default=1)
     context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total,
                     "prefix": Markup(_no_tags(deck.values.get("slidenumberprefix", "")))}
     slides = [{"number": s.number, "name": s.name, "classes": s.classes, "html": Markup(s.html),

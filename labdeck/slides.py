@@ -234,8 +234,8 @@ def apply_slide_model(pieces: list[Piece], exclude: list[str], diags: Diagnostic
             if key not in KNOWN_PROPERTIES and not piece.generated and key not in p.comment_properties:
                 diags.warning(piece.pos.path, piece.pos.line, f"unknown slide property '{key}'")
         template = None
-        if p.continued and shown:
-            template = shown[-1]
+        if p.continued and piece is not pieces[0]:
+            template = shown[-1] if shown else None     # remark: a step with nothing before inherits nothing
         elif props.get("template") and props["template"] in by_name:
             template = by_name[props["template"]]
         elif props.get("layout") == "false":
@@ -318,7 +318,8 @@ def build_slides(pieces: list[Piece], exclude: list[str], diags: Diagnostics) ->
             number=i, pos=s.piece.pos, name=own_name or None,
             classes=split_classes(props.get("class", "")), properties=props,
             markdown=markdown_of(s.content), notes=markdown_of(s.notes),
-            step=0, counted=is_counted, display_number=counted,
+            # remark numbers an uncounted slide before any counted one as 1, not 0
+            step=0, counted=is_counted, display_number=max(1, counted),
             topics=topics_of(s.piece.parsed.notes or []),
             labs=lab_blocks(s.piece, s.own_content, diags),
         )

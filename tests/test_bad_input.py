@@ -126,8 +126,6 @@ def test_missing_image(project):
     assert_fails(project, before, "b.md", 9, r"images/gone\.png.*not found")
 
 
-@pytest.mark.xfail(reason="bug: a missing image is reported at its slide's first line, not at the image's line",
-                   strict=True)
 def test_missing_image_points_at_its_line(project):
     before = project.build_good()
     project.write({"b.md": GOOD_B + "\n---\n\n## Pictures\n\nbelow:\n\n![gone](images/gone.png)\n"})
