@@ -179,8 +179,15 @@ class RenderQueue:
             if key not in self.buffer and key not in self.store:
                 self.buffer[key] = job
                 self.size += len(job[0])
-        if self.workers > 1 and self.size >= self.BATCH:
+        if self.workers > 1 and self.size >= self.BATCH and self._may_fork():
             self._send()
+
+    @staticmethod
+    def _may_fork() -> bool:
+        # Forking a process that runs other threads (watch mode's observer and
+        # server) can copy a lock held mid-way: render in-process there.
+        import threading
+        return threading.active_count() == 1
 
     def _send(self) -> None:
         if self.pool is None:
