@@ -351,6 +351,8 @@ async def _sheets(pages, numbers: list[int], folder: Path, prefix: str,
     One screenshot per sheet instead of one per slide (a screenshot costs
     100+ ms). Returns [(file name, {slide number: [x, y, w, h]})]."""
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"{prefix}*.png"):     # sheets of an earlier, longer run
+        old.unlink()
     per = cols * rows
     groups = [numbers[i:i + per] for i in range(0, len(numbers), per)]
     names = [f"{prefix}.png" if k == 0 else f"{prefix}-{k + 1}.png" for k in range(len(groups))]

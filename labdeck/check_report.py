@@ -19,6 +19,7 @@ def deck_json(r) -> dict:
         "excepted": sum(1 for f in r.findings if f.excepted),
         "findings": [f.as_json() for f in r.findings],
         "thumbnails": r.thumbnails,
+        "phases": r.phases,
     }
 
 
