@@ -110,6 +110,12 @@ def built_stems(result, manifests: list[Path]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    # In a thread of its own when the caller already drives Playwright (tests, notebooks).
+    from .browser import run_isolated
+    return run_isolated(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from .build import build, default_manifests, print_diagnostics
 

@@ -103,6 +103,12 @@ def print_pdf(html: Path, pdf: Path, slide_list: list[dict], *, notes: bool = Fa
 
 
 def main(argv: list[str]) -> int:
+    # In a thread of its own when the caller already drives Playwright (tests, notebooks).
+    from .browser import run_isolated
+    return run_isolated(_main, argv)
+
+
+def _main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from .build import build, print_diagnostics
     from .manifest import display_path

@@ -210,9 +210,10 @@ class Interstitials:
 
 
 def title_slides_markdown(title: str, previous: str, toc: str, following: str, image: str | None) -> str:
-    """The two slides markmaker inserts before the slide holding a title."""
-    pic = (f"class: pic\n\n.interstitial[![Image separating from the next part]({image})]\n"
-           if image else "class: pic\n\n")
-    return (f"{pic}\n---\n\nname: {anchor(title)}\nclass: title\n\n {title}\n\n"
+    """The slides markmaker inserts before the slide holding a title: a picture, then the title."""
+    # Without interstitials.txt there is no picture to show: no picture slide either.
+    pic = (f"class: pic\n\n.interstitial[![Image separating from the next part]({image})]\n\n---\n\n"
+           if image else "")
+    return (f"{pic}name: {anchor(title)}\nclass: title\n\n {title}\n\n"
             f".nav[\n[Previous part](#{previous})\n|\n[Back to table of contents](#{toc})\n|\n"
             f"[Next part](#{following})\n]\n")

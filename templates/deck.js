@@ -8,7 +8,8 @@
 
   var W = 908, H = 512;               // remark's 16:9 base size
   var doc = document, root = doc.documentElement, body = doc.body;
-  var slides = doc.getElementsByClassName('remark-slide-container');
+  // A static list: a live HTMLCollection is re-walked after every class change.
+  var slides = Array.prototype.slice.call(doc.getElementsByClassName('remark-slide-container'));
   var config = {};
   try { config = JSON.parse(doc.getElementById('labdeck-deck').textContent); } catch (e) {}
 

@@ -456,15 +456,16 @@ def test_title_gets_a_pic_slide_and_a_title_slide_before_it(tmp_path):
     assert b.ok, b.messages
     names = [s["name"] for s in b.slides]
     classes = [s["classes"] for s in b.slides]
-    # toc, Opening, pic, title, Lead-in, Lead-in + title, pic, title, Second Title
-    assert names == ["toc-part-1", None, None, "toc-first-title", None, None, None, "toc-second-title", None]
-    assert classes[2] == ["pic"] and classes[3] == ["title"]
-    assert classes[6] == ["pic"] and classes[7] == ["title"]
-    first_nav = re.findall(r'href="#([^"]*)"', b.slides[3]["html"])
+    # toc, Opening, title, Lead-in, Lead-in + title, title, Second Title
+    # (no interstitials.txt: no picture slides, see test_interstitial_images_rotate)
+    assert names == ["toc-part-1", None, "toc-first-title", None, None, "toc-second-title", None]
+    assert classes[2] == ["title"] and classes[5] == ["title"]
+    assert not any(c == ["pic"] for c in classes)
+    first_nav = re.findall(r'href="#([^"]*)"', b.slides[2]["html"])
     assert first_nav == ["toc-part-1", "toc-part-1", "toc-second-title"]
-    second_nav = re.findall(r'href="#([^"]*)"', b.slides[7]["html"])
+    second_nav = re.findall(r'href="#([^"]*)"', b.slides[5]["html"])
     assert second_nav == ["toc-first-title", "toc-part-1", "toc-part-1"]
-    assert "First Title" in b.slides[3]["html"]
+    assert "First Title" in b.slides[2]["html"]
 
 
 def test_interstitial_images_rotate(tmp_path):
@@ -525,14 +526,14 @@ def test_build_json_describes_the_deck(tmp_path):
     assert d["manifest"].endswith("deck.yml")
     assert d["html"] == "deck.html"
     assert d["title"] == "Json deck"
-    assert d["slides"] == len(d["slide_list"]) == 8
+    assert d["slides"] == len(d["slide_list"]) == 7      # no interstitials.txt: no picture slide
     assert [c["source"] for c in d["chapters"]][0] == "a.md"
     assert d["chapters"][2]["source"] == "b.md" and d["chapters"][2]["title"] == "Titled"
     assert d["parts"] == [{"number": 1, "chapters": [2]}]
     own = [(s["source"], s["line"], s["name"]) for s in d["slide_list"]]
     assert own[:4] == [("a.md", 1, None), ("a.md", 8, "second"), ("a.md", 14, None), ("a.md", 21, None)]
     assert own[4][0].endswith("deck.yml") and own[4][1] == 5
-    assert own[7] == ("b.md", 1, None)
+    assert own[6] == ("b.md", 1, None)
     assert [s["source"] for s in b.slides][:4] == ["a.md:1", "a.md:8", "a.md:14", "a.md:21"]
 
 
