@@ -25,6 +25,7 @@ from .remark import ContentClass
 _SPAN = re.compile(r"(\\)?`([^`\n]+?)`")
 _LONE_P = re.compile(r"\A<p>((?:(?!<p>)[\s\S])*)</p>\n?\Z")
 _BRACKETED = re.compile(r"\[([^\[\]]+)\]")
+_FENCE_LANG = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*([\w+#.-]+)", re.M)
 _SCALE = re.compile(r"!\[:scale ([^\]]*)\]\(([^)]*)\)")
 PH_OPEN, PH_CLOSE = "\ue000", "\ue001"      # private-use characters: cannot occur in authors' text by accident
 _PH = re.compile("(<p>)?" + PH_OPEN + r"(\d+)" + PH_CLOSE + "(</p>)?")
@@ -192,6 +193,10 @@ class RenderQueue:
     def _send(self) -> None:
         if self.pool is None:
             import multiprocessing
+            # Load the Pygments lexers once here: forked workers inherit them
+            # instead of each importing them again.
+            for lang in {m.group(1) for text, _, _ in self.buffer.values() for m in _FENCE_LANG.finditer(text)}:
+                _lexer(lang)
             self.pool = multiprocessing.get_context("fork").Pool(self.workers)
         keys = list(self.buffer)
         jobs = [self.buffer[k] for k in keys]

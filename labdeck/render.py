@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygments.formatters import HtmlFormatter
 
 from .diagnostics import BuildError, Diagnostics
@@ -111,12 +111,24 @@ def render_slides(deck: Deck, shown, renderer: Renderer) -> None:
 def deck_page(deck: Deck, env: Environment) -> str:
     count = len(deck.slides)
     total = max((s.display_number for s in deck.slides), default=1)
-    context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total,
-                    "prefix": Markup(_no_tags(deck.values.get("slidenumberprefix", "")))}
-    slides = [{"number": s.number, "name": s.name, "classes": s.classes, "html": Markup(s.html),
-               "notes_html": Markup(s.notes_html), "source": str(s.pos), "display_number": s.display_number,
-               "counted": s.counted, "style": _slide_style(s.properties)} for s in deck.slides]
-    return env.get_template("deck.html.j2").render(deck=context_deck, slides=slides, assets="assets")
+    prefix = Markup(_no_tags(deck.values.get("slidenumberprefix", "")))
+    context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix}
+    slides_html = Markup("\n".join(slide_markup(s, prefix, total) for s in deck.slides))
+    return env.get_template("deck.html.j2").render(deck=context_deck, slides_html=slides_html, assets="assets")
+
+
+def slide_markup(s, prefix: str, total: int) -> str:
+    """One slide container: remark's DOM (docs/deck-html.md). Slide and notes
+    HTML are ours (rendered from trusted Markdown); every attribute is escaped."""
+    name = f' data-name="{escape(s.name)}"' if s.name else ""
+    classes = "".join(" " + escape(c) for c in s.classes)
+    style = _slide_style(s.properties)
+    style = f' style="{escape(style)}"' if style else ""
+    notes = f'\n<template class="remark-slide-notes">{s.notes_html}</template>' if s.notes_html else ""
+    return (f'<div class="remark-slide-container" id="slide-{s.number}" data-number="{s.number}"{name} '
+            f'data-source="{escape(str(s.pos))}">\n<div class="remark-slide-scaler"><div class="remark-slide">\n'
+            f'<div class="remark-slide-content{classes}"{style}>\n{s.html}\n'
+            f'<div class="remark-slide-number">{prefix}{s.display_number}/{total}</div>\n</div>\n</div></div>{notes}\n</div>')
 
 
 def _slide_style(props: dict[str, str]) -> str:
