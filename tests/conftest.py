@@ -10,6 +10,15 @@ import pytest
 from labdeck.browser import ChromiumNotFound, chromium_path, launch
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """Skip the module's tests, with the reason, where no Chromium can be found."""
+    try:
+        return chromium_path()
+    except ChromiumNotFound as e:
+        pytest.skip(f"no Chromium to drive: {e}")
+
+
 @pytest.fixture(scope="session")
 def browser():
     try:

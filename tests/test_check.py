@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from labdeck.browser import ChromiumNotFound, chromium_path
 from labdeck.check import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,11 +18,8 @@ FIXTURE = ROOT / "tests" / "fixtures" / "check"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _chromium():
-    try:
-        chromium_path()
-    except ChromiumNotFound as e:
-        pytest.skip(f"no Chromium to drive: {e}")
+def _chromium(chromium):
+    """Every test here drives Chromium (conftest's `chromium` skips without one)."""
 
 
 @pytest.fixture

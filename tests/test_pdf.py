@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from labdeck.browser import ChromiumNotFound, chromium_path
 from labdeck.pdf import main, steps_to_drop
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,11 +53,8 @@ A note only the presenter reads: mention the weather.
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _chromium():
-    try:
-        chromium_path()
-    except ChromiumNotFound as e:
-        pytest.skip(f"no Chromium to drive: {e}")
+def _chromium(chromium):
+    """Every test here drives Chromium (conftest's `chromium` skips without one)."""
 
 
 @pytest.fixture
