@@ -100,9 +100,22 @@ def _line_of(root: Path, slide, ref: str) -> int:
     return slide.pos.line
 
 
+_YML_HTML = re.compile(r'(href="(?:\./)?)([\w.-]+)\.ya?ml\.html(?=[#"])')
+
+
+def _deck_links(html: str, manifests_dir: Path) -> str:
+    """markmaker named pages `<manifest>.yml.html`; ours are `<stem>.html`: links
+    between decks of the same folder follow (other links stay as written)."""
+    return _YML_HTML.sub(lambda m: m.group(1) + m.group(2) + ".html"
+                         if (manifests_dir / f"{m.group(2)}.yml").is_file()
+                         or (manifests_dir / f"{m.group(2)}.yaml").is_file() else m.group(0), html)
+
+
 def render_slides(deck: Deck, shown, renderer: Renderer) -> None:
     for slide, s in zip(deck.slides, shown):
         html = renderer.tree(s.content)
+        if ".html" in html and "ml.html" in html:
+            html = _deck_links(html, deck.manifest.parent)
         # Lazy images: a 2,000-slide deck must not fetch every picture before showing slide 1.
         slide.html = _IMG_TAG.sub('<img loading="lazy" decoding="async"', html) if "<img" in html else html
         slide.notes_html = renderer.tree(s.notes) if s.notes else ""

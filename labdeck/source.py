@@ -188,7 +188,7 @@ def toc_markdown(chapters: list[ChapterSource]) -> str:
     for number, titles in parts.items():
         head = "Table of contents" if len(parts) == 1 else f"Part {number}"
         items = "".join(f"- [{t}](#{anchor(t)})\n\n" for t in titles)
-        slides.append(f"name: toc-part-{number}\n\n## {head}\n\n{items}")
+        slides.append(f"name: toc-part-{number}\nclass: toc\n\n## {head}\n\n{items}")
     return "\n---\n".join(slides)
 
 

@@ -618,3 +618,21 @@ def test_warm_build_rebuilds_nothing_and_a_touched_chapter_rebuilds_its_deck(tmp
     assert "A changed" in (out / "one.html").read_text(encoding="utf-8")
     data = json.loads((out / "build.json").read_text(encoding="utf-8"))
     assert sorted(data["decks"]) == ["one", "two"]
+
+
+def test_links_to_markmaker_page_names_follow_our_names(tmp_path):
+    # markmaker wrote `<manifest>.yml.html`; labdeck writes `<stem>.html`
+    b = make(tmp_path, {"a.md": "## Links\n\n[other deck](other.yml.html#toc-x) and [elsewhere](nothere.yml.html)\n",
+                        "other.yml": "title: Other\ncontent:\n- a.md\n"},
+             "title: Links\ncontent:\n- a.md\n")
+    assert b.ok, b.messages
+    html = b.slides[0]["html"]
+    assert 'href="other.html#toc-x"' in html
+    assert 'href="nothere.yml.html"' in html          # no such manifest: left as written
+
+
+def test_toc_slides_have_the_toc_class(tmp_path):
+    b = make(tmp_path, {"toc.md": "@@TOC@@\n", "a.md": "# Alpha\n"}, "title: Toc\ncontent:\n- toc.md\n- a.md\n")
+    assert b.ok, b.messages
+    toc = [s for s in b.slides if s["name"] == "toc-part-1"]
+    assert toc and toc[0]["classes"] == ["toc"]
