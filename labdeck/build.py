@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .cache import Cache
 from .diagnostics import BuildError, Diagnostics
-from .model import Deck
-from .source import Sources
 from .write import copy_atomic, write_atomic
+
+if TYPE_CHECKING:
+    from .model import Deck
+    from .source import Sources
 
 # Parsing and rendering modules (YAML, markdown-it, Pygments, Jinja2) are
 # imported when a deck has to be built: a warm build that skips every deck
@@ -24,6 +28,7 @@ def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str
               sources: Sources | None = None, render_html: bool = True,
               store: dict | None = None) -> tuple[Deck, Diagnostics]:
     """Parse (and render) one deck. Raises BuildError on fatal input errors."""
+    from .source import Sources
     sources = sources or Sources()
     deck, diags, pending = parse_deck(manifest, source_root, exclude, sources, store)
     if render_html:
@@ -44,6 +49,7 @@ def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | No
     from . import render
     from .manifest import load_manifest
     from .markdown import Renderer
+    from .model import Deck
     from .slides import build_slides, deck_pieces
     from .source import Interstitials, load_chapters
     diags = Diagnostics()
@@ -135,6 +141,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
     summaries = _read_summaries(out)
 
     from . import render
+    from .source import Sources
     sources = Sources()
     env = render.environment()
     from .markdown import RenderQueue

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 from pathlib import Path
 
 from .write import write_atomic
@@ -31,16 +30,16 @@ def code_files() -> list[Path]:
     return sorted(files)
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path) -> list[int] | None:
     try:
-        st = os.stat(path)
+        st = os.stat(path)          # a str is fine: no Path objects on the warm path
         return [st.st_mtime_ns, st.st_size]
     except OSError:
         return None
 
 
 def stats(paths) -> dict[str, list[int] | None]:
-    return {str(p): _stat(Path(p)) for p in paths}
+    return {str(p): _stat(p) for p in paths}
 
 
 class Cache:
@@ -61,7 +60,7 @@ class Cache:
         except (OSError, ValueError):
             return None
         for path, was in stamp["files"].items():
-            if _stat(Path(path)) != was:
+            if _stat(path) != was:
                 return None
         if not (Path(out) / "build.json").is_file():     # the deck is listed there
             return None
@@ -82,6 +81,7 @@ class Cache:
     @property
     def store(self) -> dict[bytes, str]:
         if self._store is None:
+            import pickle
             try:
                 with open(self.folder / "rendered.pickle", "rb") as f:
                     self._store = pickle.load(f)
@@ -92,5 +92,6 @@ class Cache:
 
     def save(self) -> None:
         if self._store is not None and len(self._store) != self._loaded:
+            import pickle
             write_atomic(self.folder / "rendered.pickle", pickle.dumps(self._store, protocol=pickle.HIGHEST_PROTOCOL))
             self._loaded = len(self._store)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 
@@ -15,6 +13,7 @@ def write_atomic(path: Path, data: str | bytes) -> bool:
             return False
     except OSError:
         pass
+    import tempfile     # here, not at import time: a warm build writes nothing
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -36,6 +35,8 @@ def copy_atomic(source: Path, path: Path) -> bool:
             return False
     except OSError:
         pass
+    import shutil
+    import tempfile
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
