@@ -20,6 +20,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
+from .memo import remember
 from .remark import ContentClass
 
 _SPAN = re.compile(r"(\\)?`([^`\n]+?)`")
@@ -244,7 +245,7 @@ class Renderer:
         memo = (text, inside, self._table)
         found = _keys.get(memo)
         if found is None:
-            found = _keys[memo] = self._compute_key(text, inside)
+            found = remember(_keys, memo, self._compute_key(text, inside), 50_000)
         return found
 
     def _compute_key(self, text: str, inside: bool) -> tuple[bytes, dict]:

@@ -13,8 +13,9 @@ from functools import lru_cache
 
 from . import remark
 from .diagnostics import BuildError, Diagnostics
+from .memo import remember
 from .model import Chapter, LabBlock, Part, Position, Slide
-from .source import TITLE_LINE, ChapterSource, Interstitials, anchor, title_slides_markdown, toc_markdown
+from .source import ChapterSource, titles_of, Interstitials, anchor, title_slides_markdown, toc_markdown
 
 KNOWN_PROPERTIES = {"class", "name", "layout", "template", "exclude", "count",
                     "background-image", "background-position", "background-size",
@@ -64,10 +65,10 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
     if open_fence is not None:
         path, line = chapter.position(_line_offset(chapter.text, open_fence[1]))
         raise BuildError(path, line, f"unclosed code fence {open_fence[0]} opened here")
-    _fences_ok.add(chapter.text)
+    remember(_fences_ok, chapter.text, True, 2_000)
 
 
-_fences_ok: set[str] = set()      # chapter texts already checked (shared chapters, rebuilds)
+_fences_ok: dict[str, bool] = {}      # chapter texts already checked (shared chapters, rebuilds)
 
 
 def _line_offset(text: str, index: int) -> int:
@@ -92,7 +93,7 @@ def parse_cached(text: str) -> list[remark.ParsedSlide]:
     """Chapters shared by several decks are split once per process."""
     slides = _parse_cache.get(text)
     if slides is None:
-        slides = _parse_cache[text] = remark.parse(text)
+        slides = remember(_parse_cache, text, remark.parse(text), 2_000)
     return slides
 
 
@@ -167,7 +168,7 @@ def _replace_toc(ch: ChapterSource, toc: str) -> str:
             out_origins.append(origin)
     ch.origins = out_origins
     ch.text = "\n".join(out)
-    ch.titles = [(m.group(1), m.start()) for m in TITLE_LINE.finditer(ch.text)]
+    ch.titles = titles_of(ch.text)
     return ch.text
 
 
@@ -295,7 +296,7 @@ def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock
                 key = (inner, path, line)
                 if key not in _lab_cache:       # decks sharing a chapter share its lab blocks
                     found = Diagnostics()
-                    _lab_cache[key] = (parse_lab_block(inner, Position(path, line), found), found)
+                    remember(_lab_cache, key, (parse_lab_block(inner, Position(path, line), found), found))
                 block, found = _lab_cache[key]
                 diags.extend(found)
                 blocks.append(block)

@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .diagnostics import BuildError, Diagnostics
+from .memo import remember
 
 if TYPE_CHECKING:
     from .manifest import ContentItem, Manifest
 
 _NEWLINE = re.compile(r"\n")
+_line_starts: dict[str, list[int]] = {}     # chapter text → offsets of its lines (shared by decks, rebuilds)
+_titles: dict[str, list[tuple[str, int]]] = {}
 TITLE_LINE = re.compile(r"^# (.*)", re.M)
 _INCLUDE = re.compile(r"@@INCLUDE\[([^\]]*)\]")
 _LINK = re.compile(r"@@LINK\[([^\]]*)\]")
@@ -44,13 +47,13 @@ class ChapterSource:
     origins: list[tuple[str, int]] | None = None   # (path, line) of every text line, when includes moved lines
     dependencies: set[Path] = field(default_factory=set)          # files read to make this text
     linked: dict[str, Path] = field(default_factory=dict)         # dist path -> file, for @@LINK
-    _starts: tuple | None = field(default=None, repr=False)      # (text, offsets of line starts)
 
     def position(self, offset: int) -> tuple[str, int]:
         """Source path and line of an offset in text."""
-        if self._starts is None or self._starts[0] is not self.text:
-            self._starts = (self.text, [m.end() for m in _NEWLINE.finditer(self.text)])
-        index = bisect.bisect_right(self._starts[1], offset)
+        starts = _line_starts.get(self.text)
+        if starts is None:
+            starts = remember(_line_starts, self.text, [m.end() for m in _NEWLINE.finditer(self.text)])
+        index = bisect.bisect_right(starts, offset)
         if self.origins is not None:
             return self.origins[min(index, len(self.origins) - 1)]
         return self.source, self.first_line + index
@@ -165,7 +168,7 @@ def load_chapters(manifest: Manifest, root: Path, sources: Sources, diags: Diagn
             ch = ChapterSource(rel, path, sources.read(path), 1, part_no)
             ch.dependencies.add(path.resolve())
         _expand_lines(ch, values, root, sources, diags)
-        ch.titles = [(m.group(1), m.start()) for m in TITLE_LINE.finditer(ch.text)]
+        ch.titles = titles_of(ch.text)
         return [ch]
 
     for item in manifest.content:
@@ -176,6 +179,14 @@ def load_chapters(manifest: Manifest, root: Path, sources: Sources, diags: Diagn
                 c.part = part
         chapters.extend(loaded)
     return chapters
+
+
+def titles_of(text: str) -> list[tuple[str, int]]:
+    """`# ` lines: (title, offset). Every one is a chapter title, even in code (markmaker's rule)."""
+    found = _titles.get(text)
+    if found is None:
+        found = remember(_titles, text, [(m.group(1), m.start()) for m in TITLE_LINE.finditer(text)])
+    return found
 
 
 def toc_markdown(chapters: list[ChapterSource]) -> str:
