@@ -139,11 +139,17 @@ def make_markdown() -> MarkdownIt:
 _md: MarkdownIt | None = None
 
 
-def render_markdown(text: str, inside: bool, references: dict) -> str:
-    """One Markdown text → HTML (a lone paragraph unwrapped inside `.name[...]`, as remark does)."""
+def shared_markdown() -> MarkdownIt:
+    """The process's markdown-it instance (making one costs ~10 ms)."""
     global _md
     if _md is None:
         _md = make_markdown()
+    return _md
+
+
+def render_markdown(text: str, inside: bool, references: dict) -> str:
+    """One Markdown text → HTML (a lone paragraph unwrapped inside `.name[...]`, as remark does)."""
+    _md = shared_markdown()
     if "![:scale" in text:
         text = _SCALE.sub(lambda m: f'<img src="{m.group(2)}" style="width: {m.group(1)}" />', text)
     out = _md.render(text, {"references": references})

@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from pygments.formatters import HtmlFormatter
 
 from .diagnostics import BuildError, Diagnostics
-from .markdown import Renderer, make_markdown
+from .markdown import Renderer, shared_markdown
 from .model import Deck
 from .source import _no_tags, anchor
 
@@ -25,9 +25,17 @@ _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
 
 
+_environment: Environment | None = None
+
+
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
-                       trim_blocks=False, lstrip_blocks=False)
+    """One Jinja2 environment per process: templates compile once (and reload
+    when their file changes, for watch mode)."""
+    global _environment
+    if _environment is None:
+        _environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
+                                   trim_blocks=False, lstrip_blocks=False, auto_reload=True)
+    return _environment
 
 
 def pygments_css() -> str:
@@ -170,7 +178,7 @@ def deck_summary(deck: Deck, manifest_rel: str) -> dict:
 
 def index_pages(summaries: dict[str, dict], env: Environment) -> dict[str, str]:
     """dist/index.html (English) and one folder per other language found in `:XX:` lines."""
-    md = make_markdown()
+    md = shared_markdown()
     languages = sorted({lang for d in summaries.values() for ch in d["chapters"] for lang in ch["topics"]} | {"EN"})
     languages = ["EN"] + [l for l in languages if l != "EN"]
     pages = {}

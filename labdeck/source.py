@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import bisect
+import os
 import re
 import string
 from dataclasses import dataclass, field
@@ -60,11 +61,19 @@ class ChapterSource:
 
 
 def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-        return True
-    except ValueError:
-        return False
+    return os.path.commonpath([_real(path), _real(root)]) == _real(root)
+
+
+def _real(path: Path) -> str:
+    """realpath, remembered for the build (hundreds of chapters, each resolved several times)."""
+    key = str(path)
+    found = _realpaths.get(key)
+    if found is None:
+        found = remember(_realpaths, key, os.path.realpath(key), 5_000)
+    return found
+
+
+_realpaths: dict[str, str] = {}
 
 
 class Sources:
@@ -117,7 +126,7 @@ def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sou
             origins.append(where)
             continue
         target = _resolve(base, m.group(1), where, "@@INCLUDE")
-        chapter.dependencies.add(target.resolve())
+        chapter.dependencies.add(Path(_real(target)))
         pieces = (line[:m.start()] + sources.read(target) + line[m.end():]).split("\n")
         out.extend(pieces)
         # piece k is line k+1 of the included file (the first shares the @@INCLUDE line's prefix)
@@ -166,7 +175,7 @@ def load_chapters(manifest: Manifest, root: Path, sources: Sources, diags: Diagn
                 raise BuildError(manifest.rel, item.line, f"chapter '{item.path}' not found")
             path, rel = _follow_text_symlink(path, item.path, root, sources)
             ch = ChapterSource(rel, path, sources.read(path), 1, part_no)
-            ch.dependencies.add(path.resolve())
+            ch.dependencies.add(Path(_real(path)))
         _expand_lines(ch, values, root, sources, diags)
         ch.titles = titles_of(ch.text)
         return [ch]
