@@ -229,6 +229,7 @@ class RenderQueue:
 
 
 _keys: dict[tuple[str, bool, int], tuple[bytes, dict]] = {}
+_trees: dict[tuple, tuple[tuple, str]] = {}
 
 
 class Renderer:
@@ -276,6 +277,18 @@ class Renderer:
         return out
 
     def tree(self, content: list, inside: bool = False) -> str:
+        # Unchanged chapters hand us the very same parsed pieces at every rebuild:
+        # remember the HTML by their identity (kept alive in the memo, checked with `is`).
+        key = (tuple(map(id, content)), inside, self._table)
+        hit = _trees.get(key)
+        if hit is not None and len(hit[0]) == len(content) and all(a is b for a, b in zip(hit[0], content)):
+            return hit[1]
+        out = self._tree(content, inside)
+        if self.plan is None:
+            remember(_trees, key, (tuple(content), out), 20_000)
+        return out
+
+    def _tree(self, content: list, inside: bool) -> str:
         pieces: list[str] = []
         nodes: list[str] = []
         for item in content:
