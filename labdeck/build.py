@@ -118,9 +118,9 @@ def display_path(path: Path) -> str:
 
 def build(manifests: list[Path], out: Path, source_root: Path | None = None, exclude: list[str] | None = None,
           strict: bool = False, make_zip: bool = False, quiet: bool = False, cache_dir: Path | None = None,
-          browser: str | None = None) -> BuildResult:
+          browser: str | None = None, force: bool = False) -> BuildResult:
     """Build decks into `out`. A deck that fails leaves its previous output untouched;
-    a deck whose inputs did not change since its last build is not rebuilt."""
+    a deck whose inputs did not change since its last build is not rebuilt (unless `force`)."""
     result = BuildResult()
     deck_stamps = []
     cache = Cache(cache_dir)
@@ -128,7 +128,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
                "exclude": list(exclude or []), "strict": strict}
     todo = []
     for manifest in manifests:
-        stamp = cache.fresh_stamp(manifest, out, options)
+        stamp = None if force else cache.fresh_stamp(manifest, out, options)
         if stamp is not None:
             result.unchanged.append(manifest)
             result.stamps[manifest] = stamp

@@ -90,10 +90,10 @@ class Watcher:
         self._known_yaml: set[Path] = set()
 
     # ---- building ----
-    def build(self, manifests: list[Path]) -> BuildResult:
+    def build(self, manifests: list[Path], force: bool = False) -> BuildResult:
         before = snapshot(self.out)
         started = time.perf_counter()
-        result = build(manifests, self.out, self.source, self.exclude, self.strict, self.make_zip)
+        result = build(manifests, self.out, self.source, self.exclude, self.strict, self.make_zip, force=force)
         elapsed = time.perf_counter() - started
         print_diagnostics(result, self.stream)
         changed = self._changed(before, snapshot(self.out))
@@ -253,11 +253,16 @@ class Watcher:
         for m in self.manifests:
             folder = _real(m).parent
             self._known_yaml.update(_real(p) for p in folder.glob("*.y*ml"))
+        # Build first, watch after: the build may fork render workers, which is
+        # only safe while this process runs a single thread. The first build is
+        # a full one (nothing is rewritten that did not change): it fills the
+        # in-process memos, so the first edit is as quick as the next ones.
+        result = self.build(self.manifests, force=True)
         self._observer = Observer()
         self._observer.daemon = True
         self._observer.start()
         self._reschedule()
-        return self.build(self.manifests)
+        return result
 
     def _collect(self) -> list[tuple[str, bool]] | None:
         """One burst of events: waits for the first, then until `debounce` of quiet."""
@@ -334,97 +339,3 @@ def watch(manifests: list[Path], args) -> int:
         signal.signal(signal.SIGTERM, previous)
     print("stopped", flush=True)
     return 0
-
-
-def _slide_to_edit(deck, manifest: Path, chapter: Path, lines: list[str]):
-    """The first slide of `chapter` with a line of its own visible text (not an
-    interstitial picture, not a `class:`/`name:` property): (slide, line index)."""
-    root = deck.root or manifest.parent
-    for s in deck.slides:
-        if s.step or _real(root / s.pos.path) != chapter:
-            continue
-        for at in range(s.pos.line - 1, len(lines)):
-            text = lines[at]
-            if text.strip() == "---":
-                break
-            if re.match(r"\s*(#+ |- )?[A-Za-z]", text) and not re.match(r"^[a-z-]+:( |$)", text) \
-                    and text.strip() in s.markdown:
-                return s, at
-    raise RuntimeError(f"{chapter}: no slide of {manifest} to edit there")
-
-
-def measure_edit(manifest: Path, out: Path, chapter: Path, source: Path | None = None) -> dict:
-    """Benchmark: a one-line edit to `chapter` while `manifest`'s deck is open in
-    Chromium on the dev server. Edits the file (restored afterwards): give it a
-    copy of the sources. Seconds are wall-clock, from the moment the edit is written."""
-    import json as _json
-    from .browser import launch
-    from .serve import DevServer
-
-    import tempfile
-    manifest, chapter = Path(manifest), Path(chapter)
-    # a cold build means no render store and no stamps from earlier runs
-    cache = tempfile.TemporaryDirectory(prefix="labdeck-measure-")
-    saved_cache = os.environ.get("LABDECK_CACHE")
-    os.environ["LABDECK_CACHE"] = cache.name
-    server = DevServer(out, "127.0.0.1", 0).start()
-    watcher = Watcher([manifest], out, source, server=server, stream=open(os.devnull, "w"))
-    thread = threading.Thread(target=watcher.run, daemon=True)
-    original = chapter.read_bytes()
-    try:
-        first = watcher.start()                     # the cold build, in this fresh process
-        if not first.ok:
-            raise RuntimeError(f"{manifest}: the deck does not build")
-        cold = watcher.last["seconds"]
-        thread.start()
-        deck = first.decks[Path(manifest).stem]
-        lines = original.decode("utf-8").split("\n")
-        slide, at = _slide_to_edit(deck, manifest, _real(chapter), lines)
-        lines[at] += " (edited)"
-        html = Path(out) / deck.html_name
-        with launch() as browser:
-            page = browser.new_page()
-            page.goto(f"{server.url}{deck.html_name}#{slide.number}")
-            page.wait_for_function("window.labdeckLiveReload && window.labdeckLiveReload.handled >= 1",
-                                   timeout=60_000)
-            page.evaluate("window.__notReloaded = true")
-            builds = watcher.builds
-            edited = time.time()
-            chapter.write_bytes("\n".join(lines).encode("utf-8"))
-            with watcher.rebuilt:
-                watcher.rebuilt.wait_for(lambda: watcher.builds > builds, 60)
-            written = html.stat().st_mtime_ns / 1e9
-            page.wait_for_function("!window.__notReloaded && window.slideshow", timeout=60_000)
-            timing = page.evaluate("""() => {
-                const nav = performance.getEntriesByType('navigation')[0];
-                const fcp = performance.getEntriesByType('paint').find(p => p.name === 'first-contentful-paint');
-                return {origin: performance.timeOrigin, dcl: nav.domContentLoadedEventEnd,
-                        fcp: fcp ? fcp.startTime : null, index: slideshow.getCurrentSlideIndex(),
-                        text: document.querySelector('.remark-visible').textContent};
-            }""")
-        painted = (timing["origin"] + (timing["fcp"] or timing["dcl"])) / 1000
-        parsed = (timing["origin"] + timing["dcl"]) / 1000
-        result = {
-            "deck": deck.stem, "slides": len(deck.slides), "html_bytes": html.stat().st_size,
-            "cold_build_s": round(cold, 3),
-            "rebuild_build_s": round(watcher.last["seconds"], 3),
-            "edit_to_written_s": round(written - edited, 3),
-            "written_ratio_of_cold": round((written - edited) / cold, 4),
-            "edit_to_published_s": round(watcher.last["finished"] - edited, 3),
-            "edit_to_painted_s": round(painted - edited, 3),       # first paint of the reloaded page
-            "written_to_painted_s": round(painted - written, 3),
-            "written_to_parsed_s": round(parsed - written, 3),     # DOMContentLoaded: all slides parsed
-            "stayed_on_slide": timing["index"] == slide.number - 1,
-            "shows_edit": "(edited)" in timing["text"],
-        }
-        return _json.loads(_json.dumps(result))
-    finally:
-        chapter.write_bytes(original)
-        watcher.stop()
-        server.stop()
-        thread.join(5)
-        if saved_cache is None:
-            os.environ.pop("LABDECK_CACHE", None)
-        else:
-            os.environ["LABDECK_CACHE"] = saved_cache
-        cache.cleanup()
