@@ -67,7 +67,13 @@ def extract_main(argv: list[str]) -> int:
             status = 1
             continue
         out = args.out / deck.stem
-        write_labs(steps, out, deck=deck.stem, title=deck.title, manifest=str(manifest))
+        try:
+            write_labs(steps, out, deck=deck.stem, title=deck.title, manifest=str(manifest))
+        except OSError as e:
+            print(f"{e.filename or out}: error: cannot write lab scripts: {e.strerror or e}",
+                  file=sys.stderr)
+            status = 1
+            continue
         counts = Counter(s.directive for s in steps)
         detail = ", ".join(f"{k} {v}" for k, v in counts.most_common())
         print(f"labs: {deck.stem}: {len(steps)} steps ({detail or 'none'}) in "
@@ -79,7 +85,12 @@ def extract_main(argv: list[str]) -> int:
 
 def _select(steps: list[StepRecord], chapter: int | None, start: str | None) -> list[StepRecord]:
     if chapter is not None:
-        return [s for s in steps if s.chapter == chapter]
+        chosen = [s for s in steps if s.chapter == chapter]
+        if not chosen and steps:    # a typo must not pass as "nothing to run"
+            have = ", ".join(str(c) for c in sorted({s.chapter for s in steps}))
+            raise ValueError(f"--chapter {chapter}: no labs in that chapter "
+                             f"(chapters with labs: {have})")
+        return chosen
     if start:
         if start.isdigit():
             found = [s for s in steps if s.index == int(start)]
@@ -121,6 +132,8 @@ def run_main(argv: list[str]) -> int:
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                     help="value of a placeholder (e.g. --set IP-ADDRESS=127.0.0.1)")
     args = ap.parse_args(argv)
+    if not args.step_timeout > 0:
+        ap.error(f"argument --step-timeout: must be more than 0 seconds, not {args.step_timeout:g}")
 
     from labdeck.labs import kind
 
@@ -139,8 +152,14 @@ def run_main(argv: list[str]) -> int:
             deck, steps = _load(args.manifest, args.source, args.exclude)
             stem, manifest = deck.stem, args.manifest
         steps = _select(steps, args.chapter, args.start)
+        if args.junit:              # know before a long run that the report can be written
+            args.junit.parent.mkdir(parents=True, exist_ok=True)
+            with open(args.junit, "a"):
+                pass
     except (BuildError, ValueError, OSError) as e:
-        print(f"labs: {e}" if not isinstance(e, BuildError) else e, file=sys.stderr)
+        if isinstance(e, OSError) and e.filename:
+            e = f"{e.filename}: error: {e.strerror or e}"
+        print(e if isinstance(e, (BuildError, str)) else f"labs: {e}", file=sys.stderr)
         return 1
     except SystemExit as e:
         return int(e.code or 1)
@@ -224,7 +243,12 @@ def _run(steps, stem, manifest, args, sets) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     if args.junit:
-        write_junit(results, args.junit, stem)
+        try:
+            write_junit(results, args.junit, stem)
+        except OSError as e:
+            print(f"{args.junit}: error: cannot write the JUnit report: {e.strerror or e}",
+                  file=sys.stderr)
+            return 1
     counts = Counter(r.status for r in results)
     console.print(f"labs: {stem}: {counts['passed']} passed, {counts['failed']} failed, "
                   f"{counts['skipped']} skipped in {time.monotonic() - started:.1f}s")

@@ -16,6 +16,7 @@ import re
 import shlex
 from pathlib import Path
 
+from labdeck.diagnostics import BuildError
 from labdeck.labs.extract import StepRecord
 
 BOUNDED_DEFAULT = 10      # seconds a command stopped by ^C runs when no `wait` says until when
@@ -185,5 +186,15 @@ def write_labs(steps: list[StepRecord], out: Path, *, deck: str, title: str,
 
 
 def read_labs(path: Path) -> tuple[dict, list[StepRecord]]:
-    data = json.loads(Path(path).read_text())
-    return data, [StepRecord.from_dict(d) for d in data["steps"]]
+    """A labs.json written by write_labs; anything else is a located BuildError."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise BuildError(path, e.lineno, f"not a labs.json: {e.msg}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise BuildError(path, None, f"cannot read: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        return data, [StepRecord.from_dict(d) for d in data["steps"]]
+    except (KeyError, TypeError, AttributeError):
+        raise BuildError(path, None, "not a labs.json written by `build.py labs` "
+                                     "(no list of steps)") from None
