@@ -56,6 +56,8 @@ def load(folder: Path) -> list[Exception_]:
     rel = display_path(file)
     try:
         root = yaml.compose(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError) as e:
+        raise BuildError(rel, None, f"cannot read: {getattr(e, 'strerror', None) or e}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise BuildError(rel, mark.line + 1 if mark else None, f"invalid YAML: {getattr(e, 'problem', e)}") from None

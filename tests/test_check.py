@@ -148,6 +148,14 @@ def test_a_bad_exceptions_file_is_one_located_error(fixture, tmp_path, capsys):
     assert len(lines) == 1 and lines[0].startswith(f"{path}:1: error: unknown check 'overflwo' (one of ")
 
 
+def test_an_exceptions_file_that_is_not_text_is_one_located_error(fixture, tmp_path, capsys):
+    path = write_exceptions(fixture, "")
+    path.write_bytes(b"\xff\xfe- deck: defects\n")
+    status, lines, _ = run(capsys, fixture / "defects.yml", "--out", tmp_path / "dist")
+    assert status == 2
+    assert len(lines) == 1 and lines[0].startswith(f"{path}: error: cannot read: ")
+
+
 def test_a_request_no_source_names_is_blocked_and_is_an_error(tmp_path, capsys):
     src = tmp_path / "src"
     (src / "parts").mkdir(parents=True)
