@@ -134,7 +134,11 @@ def _main(argv: list[str]) -> int:
         print(e.diagnostic, file=sys.stderr)
         return 2
 
-    built = build(manifests, args.out, args.source, quiet=True)
+    try:
+        built = build(manifests, args.out, args.source, quiet=True)
+    except OSError as e:            # an --out that cannot be written: one line, no traceback
+        print(f"{e.filename or args.out}: error: cannot write: {e.strerror or e}", file=sys.stderr)
+        return 2
     print_diagnostics(built)
     status = 0
     for m in built.failed:

@@ -118,7 +118,11 @@ def _main(argv: list[str]) -> int:
     except ChromiumNotFound as e:
         print(f"build.py pdf: error: {e}", file=sys.stderr)
         return 2
-    result = build([args.manifest], args.out, args.source, quiet=True)
+    try:
+        result = build([args.manifest], args.out, args.source, quiet=True)
+    except OSError as e:            # an --out that cannot be written: one line, no traceback
+        print(f"{e.filename or args.out}: error: cannot write: {e.strerror or e}", file=sys.stderr)
+        return 2
     print_diagnostics(result)
     if not result.ok:
         print(f"build.py pdf: error: {args.manifest}: the build failed, no PDF written", file=sys.stderr)

@@ -156,6 +156,15 @@ def test_an_exceptions_file_that_is_not_text_is_one_located_error(fixture, tmp_p
     assert len(lines) == 1 and lines[0].startswith(f"{path}: error: cannot read: ")
 
 
+def test_an_unwritable_out_folder_is_one_error_line(fixture, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    status = main([str(fixture / "other.yml"), "--out", str(blocker / "dist")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2
+    assert len(err) == 1 and err[0].startswith(str(blocker)) and ": error: cannot write" in err[0]
+
+
 def test_a_request_no_source_names_is_blocked_and_is_an_error(tmp_path, capsys):
     src = tmp_path / "src"
     (src / "parts").mkdir(parents=True)

@@ -124,3 +124,11 @@ def test_a_deck_that_does_not_build_is_one_located_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and ": error: " in err
     assert not (tmp_path / "dist" / "broken.pdf").exists()
+
+
+def test_an_unwritable_out_folder_is_one_error_line(deck, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main([str(deck), "--out", str(blocker / "dist")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(str(blocker)) and ": error: cannot write" in err[0]
