@@ -94,6 +94,10 @@ class Handler(BaseHTTPRequestHandler):
         file = resolve(self.server.root, self.path)
         if file is None:
             return self._send(403, b"forbidden\n", "text/plain", head)
+        if file.name == "index.html" and not path.endswith("/") and \
+                not unquote(path).endswith("index.html"):
+            # a folder named without its slash: its page's relative links need the slash
+            return self._redirect(path + "/", head)
         if not file.is_file():
             return self._send(404, b"not found\n", "text/plain", head)
         try:
@@ -105,6 +109,12 @@ class Handler(BaseHTTPRequestHandler):
             data = inject(data)
             ctype += "; charset=utf-8"
         self._send(200, data, ctype, head)
+
+    def _redirect(self, location: str, head: bool = False):
+        self.send_response(301)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def _send(self, status: int, data: bytes, ctype: str, head: bool = False):
         self.send_response(status)

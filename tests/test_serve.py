@@ -95,3 +95,18 @@ def test_build_events_reach_listeners(served):
     data = resp.readline()
     assert b'"reload": ["deck.html"]' in data and b"a.md:3: error: boom" in data
     conn.close()
+
+
+def test_a_folder_named_without_its_slash_is_redirected(served):
+    # sub/index.html's relative links resolve against /sub/, not /
+    server, out = served
+    (out / "sub" / "index.html").write_text("<html><body>sub</body></html>\n")
+    host, port = server.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.request("GET", "/sub")
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 301 and resp.getheader("Location") == "/sub/"
+    status, body = raw_get(server, "/sub/")
+    assert status == 200 and b"sub" in body
+    assert raw_get(server, "/deck.html")[0] == 200
