@@ -313,8 +313,8 @@ def watch(manifests: list[Path], args) -> int:
         from .serve import DevServer
         try:
             server = DevServer(args.out, args.host, args.port)
-        except OSError as e:
-            print(f"build.py: error: cannot serve on {args.host}:{args.port}: {e.strerror or e}",
+        except (OSError, OverflowError) as e:     # OverflowError: a port over 65535
+            print(f"build.py: error: cannot serve on {args.host}:{args.port}: {getattr(e, 'strerror', None) or e}",
                   file=sys.stderr)
             return 2
     watcher = Watcher(manifests, args.out, args.source, args.exclude, args.strict,

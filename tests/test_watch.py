@@ -337,3 +337,13 @@ def test_the_index_page_reloads_when_a_deck_title_changes(browser, decks, runnin
         assert "retitled" in page.text_content("body")
     finally:
         context.close()
+
+
+def test_a_port_out_of_range_is_one_error_line(decks, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), str(decks / "shell-basics.yml"), "--watch", "--serve",
+         "--port", "70000", "--out", str(tmp_path / "dist")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=WAIT)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "build.py: error: cannot serve on 127.0.0.1:70000: bind(): port must be 0-65535."]
