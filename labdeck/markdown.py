@@ -27,9 +27,10 @@ _SPAN = re.compile(r"(\\)?`([^`\n]+?)`")
 _LONE_P = re.compile(r"\A<p>((?:(?!<p>)[\s\S])*)</p>\n?\Z")
 _BRACKETED = re.compile(r"\[([^\[\]]+)\]")
 _FENCE_LANG = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*([\w+#.-]+)", re.M)
-_SCALE = re.compile(r"!\[:scale ([^\]]*)\]\(([^)]*)\)")
 PH_OPEN, PH_CLOSE = "\ue000", "\ue001"      # private-use characters: cannot occur in authors' text by accident
-_PH = re.compile("(<p>)?" + PH_OPEN + r"(\d+)" + PH_CLOSE + "(</p>)?")
+_PH = re.compile(PH_OPEN + r"(\d+)" + PH_CLOSE)
+# a paragraph holding only `.name[...]` nodes (block ones lose it: <p><div> is not HTML)
+_PH_PARAGRAPH = re.compile("<p>((?:\\s*" + PH_OPEN + r"\d+" + PH_CLOSE + ")+)\\s*</p>\n?")
 
 
 def _css_class(ttype) -> str:
@@ -128,11 +129,23 @@ def _code_inline(self, tokens, idx, options, env):
     return '<code class="remark-inline-code">' + html.escape(tokens[idx].content, quote=False) + "</code>"
 
 
+def _image(self, tokens, idx, options, env):
+    """`![:scale 50%](url)`: remark's scale macro (container.training's) is an
+    image of that width, inline in its paragraph; not a macro inside code."""
+    token = tokens[idx]
+    if token.content.startswith(":scale "):
+        src = html.escape(token.attrGet("src") or "")
+        width = html.escape(token.content[len(":scale "):].strip())
+        return f'<img src="{src}" style="width: {width}" />'
+    return self.image(tokens, idx, options, env)
+
+
 def make_markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable(["table", "strikethrough"])
     md.add_render_rule("fence", _fence)
     md.add_render_rule("code_block", _code_block)
     md.add_render_rule("code_inline", _code_inline)
+    md.add_render_rule("image", _image)
     return md
 
 
@@ -150,8 +163,6 @@ def shared_markdown() -> MarkdownIt:
 def render_markdown(text: str, inside: bool, references: dict) -> str:
     """One Markdown text → HTML (a lone paragraph unwrapped inside `.name[...]`, as remark does)."""
     _md = shared_markdown()
-    if "![:scale" in text:
-        text = _SCALE.sub(lambda m: f'<img src="{m.group(2)}" style="width: {m.group(1)}" />', text)
     out = _md.render(text, {"references": references})
     if inside:
         m = _LONE_P.match(out)
@@ -300,11 +311,18 @@ class Renderer:
         rendered = self.markdown("".join(pieces).lstrip(), inside)
         if not nodes:
             return rendered
-        # A block node alone in its paragraph replaces the paragraph (no <p><div>).
-        return _PH.sub(lambda m: (nodes[int(m.group(2))] if m.group(1) and m.group(3)
-                                  else (m.group(1) or "") + nodes[int(m.group(2))] + (m.group(3) or "")), rendered)
+        # A block node alone in its paragraph replaces the paragraph (no <p><div>:
+        # marked reads the <div> as an HTML block); an inline node stays in its <p>.
+        blocks = [item.block for item in content if not isinstance(item, str)]
+        if "<p>" in rendered:
+            rendered = _PH_PARAGRAPH.sub(
+                lambda m: m.group(1) if all(blocks[int(n)] for n in _PH.findall(m.group(1))) else m.group(0),
+                rendered)
+        return _PH.sub(lambda m: nodes[int(m.group(1))], rendered)
 
     def content_class(self, node: ContentClass) -> str:
         tag = "div" if node.block else "span"
-        inner = self.tree(node.content, inside=True)
+        # remark 0.14 unwraps a lone paragraph only inside inline (span) classes:
+        # a block keeps its <p>, as its margins are part of how the slide looks.
+        inner = self.tree(node.content, inside=not node.block)
         return f'<{tag} class="{html.escape(" ".join(node.classes))}">{inner}</{tag}>'

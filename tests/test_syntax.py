@@ -270,6 +270,37 @@ def test_macro_holds_several_paragraphs(tmp_path):
                      b.slides[0]["html"])
 
 
+def test_block_macro_keeps_its_paragraph_as_in_remark(tmp_path):
+    # remark 0.14 unwraps a lone paragraph only inside inline (span) macros
+    b = one_chapter(tmp_path, "## Block\n\n.panel[\nInside the *panel*.\n]\n")
+    assert b.ok, b.messages
+    assert re.search(r'<div class="panel">\s*<p>Inside the <em>panel</em>\.</p>\s*</div>', b.slides[0]["html"])
+
+
+def test_inline_macro_alone_on_its_line_stays_in_a_paragraph(tmp_path):
+    b = one_chapter(tmp_path, "## Alone\n\n.note[a short remark]\n")
+    assert b.ok, b.messages
+    assert '<p><span class="note">a short remark</span></p>' in b.slides[0]["html"]
+
+
+def test_adjacent_block_macros_are_not_wrapped_in_a_paragraph(tmp_path):
+    b = one_chapter(tmp_path, "## Two\n\n.left[\nL\n]\n.right[\nR\n]\n")
+    assert b.ok, b.messages
+    html = b.slides[0]["html"]
+    assert re.search(r'<div class="left">\s*<p>L</p>\s*</div>\s*<div class="right">\s*<p>R</p>\s*</div>', html)
+    assert "<p><div" not in html
+
+
+def test_scale_macro_is_an_image_in_its_paragraph_and_literal_in_code(tmp_path):
+    b = make(tmp_path, {"a.md": "## Scaled\n\n![:scale 40%](images/dot.png)\n\n```\n![:scale 10%](x.png)\n```\n",
+                        "images/dot.png": PNG}, "title: Scale\ncontent:\n- a.md\n")
+    assert b.ok, b.messages
+    html = b.slides[0]["html"]
+    assert re.search(r'<p><img [^>]*src="images/dot.png" style="width: 40%" ?/?></p>', html)
+    assert "![:scale 10%](x.png)" in html
+    assert (b.out / "images" / "dot.png").is_file()
+
+
 def test_fenced_code_is_highlighted_at_build_time(tmp_path):
     b = one_chapter(tmp_path, "## Code\n\n```bash\necho hello | grep h\nls -l /tmp\n```\n")
     assert b.ok, b.messages
