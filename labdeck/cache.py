@@ -78,12 +78,17 @@ class Cache:
         write_atomic(self._stamp_path(manifest, out, options), json.dumps(data))
 
     # -- rendered Markdown ---------------------------------------------------
+    def _store_path(self) -> Path:
+        # Keys hash the Markdown only: HTML rendered by another renderer
+        # (markdown.py, markdown-it-py, Pygments) lives in another file.
+        return self.folder / f"rendered-{renderer_signature()}.pickle"
+
     @property
     def store(self) -> dict[bytes, str]:
         if self._store is None:
             import pickle
             try:
-                with open(self.folder / "rendered.pickle", "rb") as f:
+                with open(self._store_path(), "rb") as f:
                     self._store = pickle.load(f)
             except (OSError, pickle.PickleError, EOFError, ValueError):
                 self._store = {}
@@ -93,5 +98,19 @@ class Cache:
     def save(self) -> None:
         if self._store is not None and len(self._store) != self._loaded:
             import pickle
-            write_atomic(self.folder / "rendered.pickle", pickle.dumps(self._store, protocol=pickle.HIGHEST_PROTOCOL))
+            path = self._store_path()
+            write_atomic(path, pickle.dumps(self._store, protocol=pickle.HIGHEST_PROTOCOL))
             self._loaded = len(self._store)
+            for old in self.folder.glob("rendered*.pickle"):     # made by an older renderer: never read again
+                if old != path:
+                    old.unlink(missing_ok=True)
+
+
+def renderer_signature() -> str:
+    """What rendered HTML depends on besides the Markdown: our renderer and its libraries."""
+    import markdown_it
+    import pygments
+    h = hashlib.blake2b(digest_size=8)
+    h.update((PACKAGE / "markdown.py").read_bytes())
+    h.update(f"{markdown_it.__version__} {pygments.__version__}".encode())
+    return h.hexdigest()

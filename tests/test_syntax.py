@@ -651,6 +651,30 @@ def test_warm_build_rebuilds_nothing_and_a_touched_chapter_rebuilds_its_deck(tmp
     assert sorted(data["decks"]) == ["one", "two"]
 
 
+def test_rendered_html_cache_is_dropped_when_the_renderer_changes(tmp_path, monkeypatch):
+    import pickle
+    from labdeck import cache as cache_module
+    src = tmp_path / "src"
+    write(src, {"a.md": "## Kept text\n", "one.yml": "title: One\ncontent:\n- a.md\n"})
+    out, cache = tmp_path / "dist", tmp_path / "cache"
+    assert build([src / "one.yml"], out, quiet=True, cache_dir=cache).ok
+    [store] = cache.glob("rendered*.pickle")
+    poisoned = {k: "<p>stale rendering</p>" for k in pickle.loads(store.read_bytes())}
+    store.write_bytes(pickle.dumps(poisoned))
+    from labdeck import markdown
+    markdown._trees.clear()         # this process's memo of slide HTML: a new process starts without it
+    # same renderer: the store is trusted (this is what makes rebuilds fast)
+    assert build([src / "one.yml"], out, quiet=True, cache_dir=cache, force=True).ok
+    assert "stale rendering" in (out / "one.html").read_text(encoding="utf-8")
+    # another renderer (labdeck or a library upgraded): its HTML is not reused
+    monkeypatch.setattr(cache_module, "renderer_signature", lambda: "another")
+    markdown._trees.clear()
+    assert build([src / "one.yml"], out, quiet=True, cache_dir=cache, force=True).ok
+    page = (out / "one.html").read_text(encoding="utf-8")
+    assert "stale rendering" not in page and "Kept text" in page
+    assert [p.name for p in cache.glob("rendered*.pickle")] == ["rendered-another.pickle"]
+
+
 def test_links_to_markmaker_page_names_follow_our_names(tmp_path):
     # markmaker wrote `<manifest>.yml.html`; labdeck writes `<stem>.html`
     b = make(tmp_path, {"a.md": "## Links\n\n[other deck](other.yml.html#toc-x) and [elsewhere](nothere.yml.html)\n",
