@@ -137,6 +137,8 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         else:
             todo.append(manifest)
     if not todo:
+        if make_zip:        # nothing to rebuild, but the zip was asked for (maybe for the first time)
+            write_atomic(out / "slides.zip", zip_folder(out))
         return result
     summaries = _read_summaries(out)
 

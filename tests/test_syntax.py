@@ -611,6 +611,15 @@ def test_zip_option_writes_slides_zip(tmp_path):
     assert not (plain.out / "slides.zip").exists()
 
 
+def test_zip_option_writes_slides_zip_when_every_deck_is_unchanged(tmp_path):
+    b = make(tmp_path, {"a.md": "## Built once\n"}, "title: Zip\ncontent:\n- a.md\n")
+    assert b.ok and not (b.out / "slides.zip").exists()
+    again = build([b.manifest], b.out, quiet=True, cache_dir=tmp_path / "cache", make_zip=True)
+    assert again.ok and again.unchanged == [b.manifest]
+    with zipfile.ZipFile(b.out / "slides.zip") as z:
+        assert z.read("slides/deck.html") == (b.out / "deck.html").read_bytes()
+
+
 def test_local_images_are_copied_and_links_are_relative(tmp_path):
     b = make(tmp_path, {"a.md": '## Pics\n\n![dot](images/dot.png)\n\n<img src="images/sub/raw.png" alt="x">\n',
                         "images/dot.png": PNG, "images/sub/raw.png": PNG},
