@@ -83,9 +83,12 @@ def display_path(path: Path) -> str:
 def load_manifest(path: Path, diags: Diagnostics, extra_exclude: list[str] | None = None) -> Manifest:
     rel = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except OSError as e:
         raise BuildError(rel, None, f"cannot read manifest: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise BuildError(rel, raw.count(b"\n", 0, e.start) + 1, f"not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
     try:
         node = yaml.compose(text, Loader=_Loader)
         values = yaml.SafeLoader("").construct_document(node) if node is not None else None
@@ -111,6 +114,8 @@ def load_manifest(path: Path, diags: Diagnostics, extra_exclude: list[str] | Non
     exclude = values.get("exclude") or []
     if isinstance(exclude, str):
         exclude = [exclude]
+    if not isinstance(exclude, list) or not all(isinstance(c, str) for c in exclude):
+        raise BuildError(rel, _key_line(node, "exclude"), "'exclude' must be a list of slide classes")
     exclude = [str(c) for c in exclude] + list(extra_exclude or [])
     for key in ("title", "chat", "gitrepo", "slides", "slidenumberprefix"):
         if values.get(key) is not None and not isinstance(values[key], (str, int, float)):

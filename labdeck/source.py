@@ -86,9 +86,21 @@ class Sources:
     def read(self, path: Path) -> str:
         text = self._texts.get(path)
         if text is None:
-            text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+            try:
+                raw = path.read_bytes()
+                text = raw.decode("utf-8").replace("\r\n", "\n")
+            except OSError as e:
+                raise BuildError(_shown(path), None, f"cannot read: {e.strerror}") from None
+            except UnicodeDecodeError as e:
+                raise BuildError(_shown(path), raw.count(b"\n", 0, e.start) + 1,
+                                 f"not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
             self._texts[path] = text
         return text
+
+
+def _shown(path: Path) -> str:
+    from .manifest import display_path
+    return display_path(path)
 
 
 def _no_tags(value: str) -> str:

@@ -177,6 +177,25 @@ def test_empty_deck_when_everything_is_excluded(project):
     assert_fails(project, before, "deck.yml", None, "no slides", "--exclude", "hidden")
 
 
+def test_chapter_that_is_not_utf8(project):
+    before = project.build_good()
+    project.write({"b.md": b"## Closing\n\nbytes \xff\xfe here\n"})
+    assert_fails(project, before, "b.md", 3, "not UTF-8")
+
+
+def test_manifest_that_is_not_utf8(project):
+    before = project.build_good()
+    project.write({"deck.yml": b"title: caf\xe9\ncontent:\n- a.md\n"})
+    assert_fails(project, before, "deck.yml", 1, "not UTF-8")
+
+
+@pytest.mark.parametrize("value", ["5", "{hidden: 1}", "[a, [b]]"])
+def test_exclude_that_is_not_a_list_of_classes(project, value):
+    before = project.build_good()
+    project.write({"deck.yml": f"title: Sturdy deck\nexclude: {value}\ncontent:\n- a.md\n- b.md\n"})
+    assert_fails(project, before, "deck.yml", 2, "'exclude' must be a list")
+
+
 # ---- warnings: reported, fatal only with --strict -------------------------------
 
 WARNINGS = {
