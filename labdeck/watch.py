@@ -88,6 +88,7 @@ class Watcher:
         self._watched: dict[str, object] = {}
         self._out_real = _real(self.out)
         self._known_yaml: set[Path] = set()
+        self.force_next = False                  # the next rebuild must not trust the stamps
 
     # ---- building ----
     def build(self, manifests: list[Path], force: bool = False) -> BuildResult:
@@ -200,6 +201,11 @@ class Watcher:
             for m, files in self.deps.items():
                 if p in files or (is_dir and any(p in f.parents for f in files)):
                     todo.add(m)
+                elif p.name == "interstitials.txt" and p.parent == m.parent:
+                    # read when present next to the manifest: a new one is no dependency
+                    # yet, and the deck's stamp does not know it either
+                    todo.add(m)
+                    self.force_next = True
             if p.suffix in (".yml", ".yaml") and p.is_file() and p not in self._known_yaml:
                 # a new manifest in a watched manifest folder
                 if p.parent in {_real(m).parent for m in self.manifests}:
@@ -289,7 +295,8 @@ class Watcher:
                 continue
             todo = self.affected(batch)
             if todo:
-                self.build(todo)
+                force, self.force_next = self.force_next, False
+                self.build(todo, force=force)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -126,6 +126,19 @@ def test_an_image_change_rebuilds_the_deck_that_shows_it(decks, running):
     assert "k8s-services.html" in last["reload"]
 
 
+def test_a_new_interstitials_list_rebuilds_the_decks_beside_it(decks, running, tmp_path):
+    # the sample folder has no interstitials.txt: nothing depends on it yet
+    r = running("k8s-services.yml")
+    r.wait_build(1)
+    slides = lambda: json.loads((tmp_path / "dist" / "build.json").read_text())["decks"]["k8s-services"]["slides"]  # noqa: E731
+    before = slides()
+    (decks / "interstitials.txt").write_text("images/service-routing.svg\n")
+    last = r.wait_build(2)
+    assert [Path(m).name for m in last["manifests"]] == ["k8s-services.yml"]
+    assert "k8s-services.html" in last["reload"]
+    assert slides() > before          # a picture slide before each chapter title
+
+
 def test_a_template_change_rebuilds_every_deck(decks, running):
     r = running("k8s-services.yml", "shell-basics.yml")
     r.wait_build(1)
