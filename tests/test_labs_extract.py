@@ -26,6 +26,14 @@ def test_each_fence_is_a_step_with_the_line_of_its_fence():
     assert not diags.items
 
 
+def test_a_fence_that_opens_a_list_item_is_a_step():
+    text = "\n- ```bash\n  mkdir -p a/b\n  ```\n1. ```bash\n   ls a\n   ```\n"
+    steps, diags = parse(text, line=10)
+    assert [(s.directive, s.text, s.pos.line) for s in steps] == [
+        ("bash", "mkdir -p a/b", 11), ("bash", "ls a", 14)]
+    assert not diags.items
+
+
 def test_hidden_one_line_steps_in_comments():
     text = ('\n```bash\nsleep 100\n```\n<!-- ```hide touch ready``` -->\n<!--\n'
             '```wait Running```\n```key ^C```\n-->\n')

@@ -28,7 +28,9 @@ VERBATIM = {"keys"}
 # Shown as code on slides: highlight backticks are removed from these.
 COMMANDS = {"bash", "hide"}
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+# A fence may open a list item on its own line ("- ```bash"), as Markdown renders it.
+_FENCE = re.compile(r"^(?P<indent>[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?)"
+                    r"(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _SPAN = re.compile(r"`([^`\n]+)`")
 _PLACEHOLDER = re.compile(r"^(?:[A-Z][A-Z0-9]*(?:[._-][A-Z0-9]+)*|<[^<>\s][^<>]*>)$")
 
