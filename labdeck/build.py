@@ -101,6 +101,7 @@ class BuildResult:
     unchanged: list[Path] = field(default_factory=list)
     stamps: dict[Path, dict] = field(default_factory=dict)   # unchanged deck → its stamp (inputs, html, assets)
     written: list[Path] = field(default_factory=list)
+    roots: list[Path] = field(default_factory=list)        # source roots: where message paths start
 
     @property
     def ok(self) -> bool:
@@ -128,6 +129,9 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
                "exclude": list(exclude or []), "strict": strict}
     todo = []
     for manifest in manifests:
+        root = Path(source_root) if source_root else Path(manifest).parent
+        if root not in result.roots:
+            result.roots.append(root)
         stamp = None if force else cache.fresh_stamp(manifest, out, options)
         if stamp is not None:
             result.unchanged.append(manifest)
@@ -253,5 +257,22 @@ def _one(e: BuildError) -> Diagnostics:
     return d
 
 
+def _from_cwd(d, roots: list[Path]):
+    """Chapter paths are relative to the source root (included files to its
+    parent): shown relative to the current folder, so that `path:line` opens
+    in an editor wherever the build was started."""
+    from .diagnostics import Diagnostic
+    if Path(d.path).is_absolute():
+        return d
+    for root in roots:
+        for base in (root, root.parent):
+            if (base / d.path).is_file():
+                path = display_path(base / d.path)
+                return d if path == d.path else Diagnostic(d.severity, path, d.line, d.message)
+    return d
+
+
 def print_diagnostics(result: BuildResult, stream=None) -> None:
-    result.diagnostics.print(stream or sys.stderr)
+    stream = stream or sys.stderr
+    for d in result.diagnostics.items:
+        print(_from_cwd(d, result.roots), file=stream)

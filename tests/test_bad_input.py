@@ -196,6 +196,24 @@ def test_exclude_that_is_not_a_list_of_classes(project, value):
     assert_fails(project, before, "deck.yml", 2, "'exclude' must be a list")
 
 
+def test_paths_in_messages_are_relative_to_the_current_folder(project):
+    """Run from the folder above slides/ (as the README does): the chapter path
+    must open from there, not only from the source root."""
+    project.build_good()
+    project.write({"b.md": "## Closing\n\n![gone](images/gone.png)\n\n---\n\nflavour: lemon\n\n## x\n"})
+    env = dict(os.environ, LABDECK_CACHE=str(project.cache))
+    proc = subprocess.run([sys.executable, str(BUILD), "slides/deck.yml", "--out", str(project.out)],
+                          cwd=project.base, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    errors = [l for l in proc.stderr.splitlines() if ": error: " in l]
+    assert errors == ["slides/b.md:3: error: image 'images/gone.png' not found"], proc.stderr
+    project.write({"b.md": "## Closing\n\n---\n\nflavour: lemon\n\n## x\n"})
+    proc = subprocess.run([sys.executable, str(BUILD), "slides/deck.yml", "--out", str(project.out)],
+                          cwd=project.base, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    assert "slides/b.md:5: warning: unknown slide property 'flavour'" in proc.stderr.splitlines()
+
+
 # ---- warnings: reported, fatal only with --strict -------------------------------
 
 WARNINGS = {
