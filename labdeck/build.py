@@ -265,7 +265,7 @@ def _from_cwd(d, roots: list[Path]):
     if Path(d.path).is_absolute():
         return d
     for root in roots:
-        for base in (root, root.parent):
+        for base in (root, root.resolve().parent):
             if (base / d.path).is_file():
                 path = display_path(base / d.path)
                 return d if path == d.path else Diagnostic(d.severity, path, d.line, d.message)

@@ -123,7 +123,7 @@ def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sou
     if "@@INCLUDE[" not in text and "@@LINK[" not in text:
         chapter.text = text
         return
-    base = root.parent
+    base = Path(_real(root)).parent       # the folder above the source root, even when root is "."
     out: list[str] = []
     origins: list[tuple[str, int]] = []
     for n, line in enumerate(text.split("\n")):

@@ -433,6 +433,20 @@ def test_link_and_include_are_relative_to_the_parent_of_the_source_folder(tmp_pa
     assert "Second included" in b.slides[2]["html"]
 
 
+def test_include_resolves_above_the_source_folder_when_built_from_inside_it(tmp_path):
+    # container.training authors build from slides/: the source root is then "."
+    write(tmp_path / "src", {"prereqs/setup.sh": "#!/bin/sh\n", "shared/common.md": INCLUDED,
+                             "slides/a.md": "## Links\n\n@@LINK[prereqs/setup.sh]\n\n---\n\n@@INCLUDE[shared/common.md]\n",
+                             "slides/deck.yml": "title: Inc\ncontent:\n- a.md\n"})
+    env = dict(os.environ, LABDECK_CACHE=str(tmp_path / "cli-cache"))
+    proc = subprocess.run([sys.executable, str(ROOT / "build.py"), "deck.yml", "--out", "out"],
+                          cwd=tmp_path / "src" / "slides", env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "src" / "slides" / "out" / "deck.html").read_text(encoding="utf-8")
+    assert "from the shared folder" in page
+    assert (tmp_path / "src" / "slides" / "out" / "files" / "prereqs" / "setup.sh").is_file()
+
+
 def test_included_slides_point_at_the_included_file_lines(tmp_path):
     write(tmp_path / "src", {"shared/common.md": INCLUDED})
     b = make(tmp_path, {"a.md": "## Before\n\n---\n\n@@INCLUDE[shared/common.md]\n\n---\n\n## After\n"},
