@@ -117,6 +117,10 @@ def lex(src: str, pos: int = 0, end: int | None = None, pats=BLOCK, tokens=None)
             close = _bracketed_end(src, mend, end)
             if close is None:
                 tokens.append(Token("text", m.start(), mend, m.group(0), classes=["<unclosed>"]))
+            elif m.group(0)[0] == "\\":
+                # `\.name[...]`: remark shows it as written, minus the backslash, its inside not lexed
+                tokens.append(Token("text", m.start(), close + 1, src[m.start() + 1:close + 1]))
+                mend = close + 1
             else:
                 block = "\n" in src[mend:close]
                 tokens.append(Token("content_start", m.start(), mend, classes=g(G_CONTENT)[1:].split("."), block=block))

@@ -253,6 +253,16 @@ def test_macro_spanning_lines_becomes_a_div(tmp_path):
     assert re.search(r'<div class="panel">\s*(?:<p>)?Inside the <em>panel</em>\.', b.slides[0]["html"])
 
 
+def test_escaped_macro_is_shown_as_written(tmp_path):
+    # remark: `\.name[...]` is text without the backslash, and nothing inside it splits the slide
+    b = one_chapter(tmp_path, "## Escaped\n\nWrite \\.red[like *this*] to get red.\n\n\\.box[\n--\n]\n")
+    assert b.ok, b.messages
+    assert len(b.slides) == 1
+    html = b.slides[0]["html"]
+    assert "<p>Write .red[like <em>this</em>] to get red.</p>" in html
+    assert 'class="red"' not in html and 'class="box"' not in html
+
+
 def test_macros_nest(tmp_path):
     b = one_chapter(tmp_path, "## Nest\n\n.outer[\n.inner[deep] text\n\n.box[\n- item\n]\n]\n")
     assert b.ok, b.messages
