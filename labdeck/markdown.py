@@ -23,7 +23,7 @@ from pygments.util import ClassNotFound
 from .memo import remember
 from .remark import ContentClass
 
-_SPAN = re.compile(r"(\\)?`([^`\n]+?)`")
+_SPAN = re.compile(r"([^`\n])`([^`\n]+?)`")
 _LONE_P = re.compile(r"\A<p>((?:(?!<p>)[\s\S])*)</p>\n?\Z")
 _BRACKETED = re.compile(r"\[([^\[\]]+)\]")
 _FENCE_LANG = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*([\w+#.-]+)", re.M)
@@ -48,7 +48,11 @@ def _lexer(lang: str):
 
 
 def highlight_spans(code: str) -> tuple[str, list[tuple[int, int]]]:
-    """remark's highlightSpans: returns the code without the span backticks, and the spans."""
+    """remark's highlightSpans: returns the code without the span backticks, and the spans.
+
+    remark runs /([^`])`([^`]+?)`/g on each line: a span needs a character
+    before it (none at the start of a line), and `\\` before it keeps the
+    backticks (the backslash goes)."""
     if "`" not in code:
         return code, []
     out, spans, pos, length = [], [], 0, 0
@@ -56,11 +60,13 @@ def highlight_spans(code: str) -> tuple[str, list[tuple[int, int]]]:
         before = code[pos:m.start()]
         out.append(before)
         length += len(before)
-        if m.group(1):                       # \`x` stays literal, without the backslash
+        if m.group(1) == "\\":
             literal = m.group(0)[1:]
             out.append(literal)
             length += len(literal)
         else:
+            out.append(m.group(1))
+            length += 1
             spans.append((length, length + len(m.group(2))))
             out.append(m.group(2))
             length += len(m.group(2))

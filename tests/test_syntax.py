@@ -333,6 +333,15 @@ def test_backticks_inside_code_highlight_a_span(tmp_path):
     assert "`" not in code
 
 
+def test_backtick_span_needs_a_character_before_it_as_in_remark(tmp_path):
+    # remark's /([^`])`([^`]+?)`/ per line: none at the start of a line, \` keeps the backticks
+    b = one_chapter(tmp_path, "## Spans\n\n```\n`first` word\nsay `this` and \\`that` too\n```\n")
+    assert b.ok, b.messages
+    lines = re.findall(r'<div class="remark-code-line">(.*?)</div>', b.slides[0]["html"])
+    assert lines == ["`first` word",
+                     'say <span class="remark-code-span-highlighted">this</span> and `that` too']
+
+
 def test_reference_links_are_deck_wide(tmp_path):
     b = make(tmp_path, {"a.md": "## Defines\n\nText.\n\n[manual]: https://example.org/manual\n",
                         "b.md": "## Uses\n\nRead [the manual][manual].\n"},
