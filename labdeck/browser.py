@@ -46,7 +46,7 @@ def chromium_path(explicit: str | None = None) -> str:
     """The Chromium to use: `explicit`, else $LABDECK_CHROMIUM, else Playwright's
     bundled one, else /usr/bin/chromium. Raises ChromiumNotFound."""
     tried = []
-    for label, candidate in (("--chromium", explicit), ("LABDECK_CHROMIUM", os.environ.get("LABDECK_CHROMIUM"))):
+    for label, candidate in (("--browser", explicit), ("LABDECK_CHROMIUM", os.environ.get("LABDECK_CHROMIUM"))):
         if candidate:
             if _is_executable(candidate):
                 return candidate

@@ -68,6 +68,8 @@ def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | No
     deck.dependencies = {m.path.resolve()} | {d for c in chapters for d in c.dependencies}
     if interstitials.path:
         deck.dependencies.add(interstitials.path.resolve())
+    else:
+        deck.absent_inputs.add((m.path.parent / "interstitials.txt").resolve())
     for c in chapters:
         deck.assets.update(c.linked)
     return deck, diags, Pending(shown, Renderer(links, store))
@@ -172,6 +174,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         try:
             render_deck(deck, pending, diags, sources)
         except BuildError as e:
+            result.diagnostics.extend(diags)      # the warnings found before the error still count
             result.diagnostics.extend(_one(e))
             result.failed.append(manifest)
             continue
@@ -209,7 +212,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         for manifest, deck, outputs, line in deck_stamps:
             assets = [out / "assets" / n for n in ("deck.css", "deck.js", "pygments.css")]
             cache.write_stamp(manifest, out, options, deck.dependencies | set(deck.assets.values()),
-                              outputs + assets, line, deck.html_name, deck.assets)
+                              outputs + assets, line, deck.html_name, deck.assets, deck.absent_inputs)
     return result
 
 
@@ -257,22 +260,5 @@ def _one(e: BuildError) -> Diagnostics:
     return d
 
 
-def _from_cwd(d, roots: list[Path]):
-    """Chapter paths are relative to the source root (included files to its
-    parent): shown relative to the current folder, so that `path:line` opens
-    in an editor wherever the build was started."""
-    from .diagnostics import Diagnostic
-    if Path(d.path).is_absolute():
-        return d
-    for root in roots:
-        for base in (root, root.resolve().parent):
-            if (base / d.path).is_file():
-                path = display_path(base / d.path)
-                return d if path == d.path else Diagnostic(d.severity, path, d.line, d.message)
-    return d
-
-
 def print_diagnostics(result: BuildResult, stream=None) -> None:
-    stream = stream or sys.stderr
-    for d in result.diagnostics.items:
-        print(_from_cwd(d, result.roots), file=stream)
+    result.diagnostics.print(stream or sys.stderr, result.roots)

@@ -62,19 +62,22 @@ class Cache:
         for path, was in stamp["files"].items():
             if _stat(path) != was:
                 return None
+        if any(os.path.exists(p) for p in stamp.get("absent", ())):
+            return None                 # e.g. an interstitials.txt that appeared
         if not (Path(out) / "build.json").is_file():     # the deck is listed there
             return None
         return stamp
 
     def write_stamp(self, manifest: Path, out: Path, options: dict, inputs, outputs, line: str,
-                    html: str = "", assets=()) -> None:
+                    html: str = "", assets=(), absent=()) -> None:
         """`inputs`: files the deck was made from (kept in the stamp: watch mode
         watches them for a deck it did not have to rebuild)."""
         inputs = sorted(str(p) for p in inputs)
         files = stats(inputs + [str(p) for p in outputs] + [str(p) for p in code_files()])
         if any(v is None for v in files.values()):
             return          # something vanished while building: no stamp, rebuild next time
-        data = {"files": files, "line": line, "inputs": inputs, "html": html, "assets": sorted(assets)}
+        data = {"files": files, "line": line, "inputs": inputs, "html": html, "assets": sorted(assets),
+                "absent": sorted(str(p) for p in absent)}
         write_atomic(self._stamp_path(manifest, out, options), json.dumps(data))
 
     # -- rendered Markdown ---------------------------------------------------

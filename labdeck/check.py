@@ -15,7 +15,7 @@ from pathlib import Path
 from . import check_exceptions
 from .browser import LAUNCH_ARGS, ChromiumNotFound, chromium_path
 from .check_deck import DeckResult, check_deck
-from .diagnostics import BuildError
+from .diagnostics import BuildError, openable
 
 # Every name resolves nowhere: if a request ever got past the routing in
 # check_deck (which aborts all of them), it still could not leave the machine.
@@ -109,6 +109,15 @@ def built_stems(result, manifests: list[Path]) -> list[str]:
     return list(dict.fromkeys(stems))
 
 
+def _from_here(f, roots) -> str:
+    """A finding whose slide path opens from the current folder (see diagnostics.openable)."""
+    from dataclasses import replace
+    path, _, line = f.source.rpartition(":")
+    if not path or not line.isdigit():
+        return str(f)
+    return str(replace(f, source=f"{openable(path, roots)}:{line}"))
+
+
 def main(argv: list[str]) -> int:
     # In a thread of its own when the caller already drives Playwright (tests, notebooks).
     from .browser import run_isolated
@@ -157,9 +166,10 @@ def _main(argv: list[str]) -> int:
     check_exceptions.apply(exceptions, findings)
     stale = check_exceptions.stale(exceptions, set(stems))
 
+    roots = [args.source] if args.source else sorted({Path(m).parent for m in manifests})
     for f in findings:
         if not f.excepted:
-            print(f, file=sys.stderr)
+            print(_from_here(f, roots), file=sys.stderr)
     for line in stale:
         print(line, file=sys.stderr)
 

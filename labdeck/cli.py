@@ -12,12 +12,16 @@ SUBCOMMANDS = {
 }
 
 
+# `python build.py` or the `labdeck` console script: messages name what was typed.
+PROG = "labdeck" if Path(sys.argv[0]).name == "labdeck" else "build.py"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="build.py",
+        prog=PROG,
         description="Build remark-syntax Markdown decks into pre-rendered offline HTML.",
         epilog="Subcommands: " + "; ".join(f"'{k} ...' {v[1]}" for k, v in SUBCOMMANDS.items())
-               + ". Run 'build.py SUBCOMMAND --help' for their options.")
+               + f". Run '{PROG} SUBCOMMAND --help' for their options.")
     p.add_argument("manifests", nargs="*", type=Path, metavar="MANIFEST",
                    help="deck manifests (YAML); default: every slides/*.yml")
     p.add_argument("--source", type=Path, metavar="DIR",
@@ -44,15 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     from .build import build, default_manifests, print_diagnostics
     manifests = args.manifests or default_manifests()
     if not manifests:
-        print("build.py: error: no manifest given and none in slides/", file=sys.stderr)
+        print(f"{PROG}: error: no manifest given and none in slides/", file=sys.stderr)
         return 2
     if args.watch or args.serve:
         from .watch import watch
         return watch(manifests, args)
-    result = build(manifests, args.out, args.source, args.exclude, args.strict, args.zip)
+    try:
+        result = build(manifests, args.out, args.source, args.exclude, args.strict, args.zip)
+    except OSError as e:        # an output folder that cannot be written: one line, no traceback
+        print(f"{e.filename or args.out}: error: cannot write: {e.strerror or e}", file=sys.stderr)
+        return 1
     print_diagnostics(result)
     if not result.ok:
-        print(f"build.py: {len(result.failed)} deck(s) failed: "
+        print(f"{PROG}: {len(result.failed)} deck(s) failed: "
               + ", ".join(str(m) for m in result.failed), file=sys.stderr)
         return 1
     return 0

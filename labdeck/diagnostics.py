@@ -58,7 +58,28 @@ class Diagnostics:
     def failed(self, strict: bool = False) -> bool:
         return bool(self.errors) or (strict and bool(self.warnings))
 
-    def print(self, stream=None) -> None:
+    def print(self, stream=None, roots=()) -> None:
+        """Print every item; with `roots` (source roots), paths open from the current folder."""
         stream = stream or sys.stderr
         for d in self.items:
-            print(d, file=stream)
+            print(from_here(d, roots) if roots else d, file=stream)
+
+
+def openable(path: str, roots) -> str:
+    """Chapter paths are relative to their source root (included files to its
+    parent): shown relative to the current folder, so that `path:line` opens in
+    an editor wherever the command was started."""
+    from pathlib import Path
+    if not path or Path(path).is_absolute():
+        return path
+    for root in roots:
+        for base in (Path(root), Path(root).parent):
+            if (base / path).is_file():
+                from .manifest import display_path
+                return display_path(base / path)
+    return path
+
+
+def from_here(d: Diagnostic, roots) -> Diagnostic:
+    path = openable(d.path, roots)
+    return d if path == d.path else Diagnostic(d.severity, path, d.line, d.message)

@@ -94,6 +94,7 @@ class Deck:
     root: Path | None = None        # the source root chapters and images are resolved against
     manifest_rel: str = ""          # the manifest as named in diagnostics
     dependencies: set[Path] = field(default_factory=set)   # every file read to build it (for watch)
+    absent_inputs: set[Path] = field(default_factory=set)  # files that would change it by appearing
 
     @property
     def html_name(self) -> str:

@@ -21,7 +21,8 @@ KNOWN_PROPERTIES = {"class", "name", "layout", "template", "exclude", "count",
                     "background-image", "background-position", "background-size",
                     "background-repeat", "background-color", "continued", "seq"}
 TOPIC_LINE = re.compile(r"^:([A-Z]{2}):[ \t]*(?:-[ \t]*)?(.*?)[ \t]*$", re.M)
-_FENCE_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+# a fence, possibly opening a list item (`- ```bash`) or a quote
+_FENCE_OPEN = re.compile(r"^[ \t]*(?:(?:[-*+]|\d{1,9}[.)]|>)[ \t]+)*(`{3,}|~{3,})")
 _VARIABLE = re.compile(r"(\\)?(\{\{([^}\n]+)\}\})")
 
 
@@ -55,12 +56,12 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
         if not m:
             continue
         fence = m.group(1)
-        body = line.strip()
+        body = line[m.start(1):].strip()
         if open_fence is None and len(body) > 2 * len(fence) and body.endswith(fence):
             continue                    # ```open url``` on one line: a lab directive, not a fence
         if open_fence is None:
             open_fence = (fence, n)
-        elif fence[0] == open_fence[0][0] and len(fence) >= len(open_fence[0]) and not line.strip()[len(fence):].strip():
+        elif fence[0] == open_fence[0][0] and len(fence) >= len(open_fence[0]) and not body[len(fence):].strip():
             open_fence = None
     if open_fence is not None:
         path, line = chapter.position(_line_offset(chapter.text, open_fence[1]))

@@ -246,3 +246,40 @@ def test_warnings_fail_only_with_strict(project, case):
     assert "Traceback" not in strict.stderr
     assert any(re.search(message, l) and ": warning: " in l for l in strict.stderr.splitlines())
     assert project.snapshot() == built
+
+
+def test_unwritable_output_is_one_error_line(project, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the output folder should be")
+    env = dict(os.environ, LABDECK_CACHE=str(project.cache))
+    proc = subprocess.run([sys.executable, str(BUILD), "deck.yml", "--out", str(blocker / "dist")],
+                          cwd=project.slides, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert [l for l in proc.stderr.splitlines() if ": error: cannot write" in l], proc.stderr
+
+
+def test_warnings_found_before_a_render_error_are_still_printed(project):
+    before = project.build_good()
+    project.write({"b.md": GOOD_B + "\n---\n\nclass: x\nnonsense: 1\n\n![gone](images/gone.png)\n"})
+    proc = project.run()
+    assert proc.returncode != 0
+    assert any(": warning: unknown slide property 'nonsense'" in l for l in proc.stderr.splitlines()), proc.stderr
+    assert project.snapshot() == before
+
+
+def test_a_fence_opening_a_list_item_is_closed_by_its_indented_fence(project):
+    project.write({"b.md": GOOD_B + "\n---\n\n## Listed code\n\n- run this:\n- ```bash\n  ls\n  ```\n- done\n"})
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_interstitials_appearing_rebuild_an_unchanged_deck(project):
+    project.write({"a.md": "# A titled chapter\n\n" + GOOD_A})
+    project.build_good()
+    assert "unchanged" in project.run().stdout
+    project.write({"interstitials.txt": "images/dot.png\n"})
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+    assert "unchanged" not in proc.stdout
+    assert 'class="remark-slide-content pic"' in (project.out / "deck.html").read_text()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from labdeck.check import main
+from labdeck.manifest import display_path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "check"
@@ -44,7 +45,9 @@ def test_each_defect_is_reported_once_on_its_source_line(fixture, tmp_path, caps
     dist = tmp_path / "dist"
     status, lines, _ = run(capsys, fixture / "defects.yml", fixture / "other.yml", "--out", dist)
     md = fixture / "defects" / "slides.md"
-    at = lambda name: f"defects/slides.md:{line_of(f'name: {name}', md)}"   # noqa: E731
+    # printed so that it opens from the current folder (here: the absolute path of the tmp copy)
+    shown = display_path(md)
+    at = lambda name: f"{shown}:{line_of(f'name: {name}', md)}"   # noqa: E731
     checks = [l for l in lines if " defects slide " in l]
     expected = {
         "broken-picture": (3, "error", "image did not load (broken or not an image): images/broken.png"),

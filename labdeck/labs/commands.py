@@ -35,7 +35,7 @@ def _load(manifest: Path, source: str | None, exclude: list[str] | None):
     params = inspect.signature(load_deck).parameters
     fast = {k: False for k in ("render_html", "render") if k in params}
     deck, diags = load_deck(manifest, Path(source) if source else None, exclude or None, **fast)
-    diags.print()
+    diags.print(roots=[deck.root])
     if diags.errors:
         raise SystemExit(1)
     return deck, collect_steps(deck)
