@@ -16,6 +16,7 @@ from pygments.formatters import HtmlFormatter
 
 from .diagnostics import BuildError, Diagnostics
 from .markdown import Renderer, shared_markdown
+from .memo import remember
 from .model import Deck
 from .source import _no_tags, anchor
 
@@ -59,10 +60,16 @@ def deck_links(deck_pieces, diags: Diagnostics) -> dict[str, tuple[str, str | No
 
 
 def _local_refs(html: str) -> list[str]:
-    refs = [a or b or c for a, b, c in _IMG_SRC.findall(html)]
-    if "url(" in html:
-        refs += _CSS_URL.findall(html)
+    refs = _refs.get(html)
+    if refs is None:
+        refs = [a or b or c for a, b, c in _IMG_SRC.findall(html)]
+        if "url(" in html:
+            refs += _CSS_URL.findall(html)
+        remember(_refs, html, refs, 20_000)
     return refs
+
+
+_refs: dict[str, list[str]] = {}     # slide HTML → what it loads (rebuilds see the same HTML again)
 
 
 def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[str] | None = None) -> dict[str, Path]:
@@ -198,7 +205,7 @@ def index_pages(summaries: dict[str, dict], env: Environment) -> dict[str, str]:
                     if not ch["titles"]:
                         continue
                     target = ch["anchor"] or str(ch["first_slide"])
-                    topics = [Markup(md.renderInline(t)) for t in ch["topics"].get(lang, [])]
+                    topics = [Markup(_topic(md, t)) for t in ch["topics"].get(lang, [])]
                     chapters.append({"title": ch["title"], "href": f"{href}#{target}", "topics": topics,
                                      "untranslated": not topics})
                 parts.append({"number": p["number"], "chapters": chapters})
@@ -206,6 +213,16 @@ def index_pages(summaries: dict[str, dict], env: Environment) -> dict[str, str]:
         pages[out_path] = env.get_template("index.html.j2").render(
             lang=lang.lower(), languages=switch, assets=prefix + "assets", decks=decks, title="Decks")
     return pages
+
+
+def _topic(md, text: str) -> str:
+    html = _topics.get(text)
+    if html is None:
+        html = remember(_topics, text, md.renderInline(text), 5_000)
+    return html
+
+
+_topics: dict[str, str] = {}
 
 
 def build_json(summaries: dict[str, dict]) -> str:

@@ -118,11 +118,33 @@ def _substitute(text: str, values: dict) -> str:
 
 
 def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sources, diags: Diagnostics) -> None:
-    """@@LINK and @@INCLUDE, line by line so every output line keeps its origin."""
+    """@@ strings, @@LINK and @@INCLUDE; remembered per chapter text (decks share
+    chapters, watch mode rebuilds them), checked against the included files' text."""
+    key = (chapter.text, chapter.source, chapter.first_line, str(root),
+           tuple(str(values.get(k, "")) for k in ("chat", "gitrepo", "slides", "zip", "html", "title")))
+    hit = _expanded.get(key)
+    if hit is not None and all(sources.read(p) == t for p, t in hit[4]):
+        chapter.text, chapter.origins = hit[0], hit[1]
+        chapter.dependencies.update(hit[2])
+        chapter.linked.update(hit[3])
+        return
+    includes = _expand_uncached(chapter, values, root, sources)
+    included = [(p, sources.read(p)) for p in includes]
+    remember(_expanded, key, (chapter.text, chapter.origins, set(chapter.dependencies), dict(chapter.linked),
+                              included), 5_000)
+
+
+_expanded: dict[tuple, tuple] = {}
+
+
+def _expand_uncached(chapter: ChapterSource, values: dict, root: Path, sources: Sources) -> list[Path]:
+    """@@LINK and @@INCLUDE, line by line so every output line keeps its origin.
+    Returns the included files."""
     text = _substitute(chapter.text, values)
+    includes: list[Path] = []
     if "@@INCLUDE[" not in text and "@@LINK[" not in text:
         chapter.text = text
-        return
+        return includes
     base = Path(_real(root)).parent       # the folder above the source root, even when root is "."
     out: list[str] = []
     origins: list[tuple[str, int]] = []
@@ -139,6 +161,7 @@ def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sou
             continue
         target = _resolve(base, m.group(1), where, "@@INCLUDE")
         chapter.dependencies.add(Path(_real(target)))
+        includes.append(target)
         pieces = (line[:m.start()] + sources.read(target) + line[m.end():]).split("\n")
         out.extend(pieces)
         # piece k is line k+1 of the included file (the first shares the @@INCLUDE line's prefix)
@@ -146,6 +169,7 @@ def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sou
         origins.extend((m.group(1), k + 1) for k in range(1, len(pieces)))
     chapter.text = "\n".join(out)
     chapter.origins = origins
+    return includes
 
 
 def _resolve(base: Path, name: str, where: tuple[str, int], what: str) -> Path:
