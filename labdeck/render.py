@@ -141,8 +141,21 @@ def deck_page(deck: Deck, env: Environment) -> str:
     total = max((s.display_number for s in deck.slides), default=1)
     prefix = Markup(_no_tags(deck.values.get("slidenumberprefix", "")))
     context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix}
-    slides_html = Markup("\n".join(slide_markup(s, prefix, total) for s in deck.slides))
+    slides_html = Markup("\n".join(_slide_markup_cached(s, prefix, total) for s in deck.slides))
     return env.get_template("deck.html.j2").render(deck=context_deck, slides_html=slides_html, assets="assets")
+
+
+def _slide_markup_cached(s, prefix: str, total: int) -> str:
+    # A rebuild in watch mode gives most slides the same HTML objects again.
+    key = (s.number, s.display_number, total, prefix, s.name, tuple(s.classes), str(s.pos), s.html, s.notes_html,
+           _slide_style(s.properties))
+    found = _markup.get(key)
+    if found is None:
+        found = remember(_markup, key, slide_markup(s, prefix, total), 20_000)
+    return found
+
+
+_markup: dict[tuple, str] = {}
 
 
 def slide_markup(s, prefix: str, total: int) -> str:
