@@ -16,7 +16,7 @@ import subprocess
 import tarfile
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from labdeck import slides as slide_model
