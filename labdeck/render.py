@@ -217,10 +217,12 @@ def index_pages(summaries: dict[str, dict], env: Environment) -> dict[str, str]:
                     ch = d["chapters"][i]
                     if not ch["titles"]:
                         continue
-                    target = ch["anchor"] or str(ch["first_slide"])
                     topics = [Markup(_topic(md, t)) for t in ch["topics"].get(lang, [])]
-                    chapters.append({"title": ch["title"], "href": f"{href}#{target}", "topics": topics,
-                                     "untranslated": not topics})
+                    # every `# ` title of the file has its own title slide: list each one,
+                    # the file's topics under the first
+                    for k, title in enumerate(ch["titles"]):
+                        chapters.append({"title": title, "href": f"{href}#{anchor(title)}",
+                                         "topics": topics if k == 0 else [], "untranslated": not topics})
                 parts.append({"number": p["number"], "chapters": chapters})
             decks.append({"title": d["title"], "href": href, "count": d["slides"], "parts": parts})
         pages[out_path] = env.get_template("index.html.j2").render(

@@ -664,7 +664,7 @@ def test_local_images_are_copied_and_links_are_relative(tmp_path):
         assert refs
         for ref in refs:
             assert not ref.startswith(("/", "file:")), ref
-            if not ref.startswith(("#", "http:", "https:")):
+            if not ref.startswith(("#", "http:", "https:", "data:")):   # data: is no request
                 assert (b.out / ref.split("#")[0]).exists(), ref
         assert str(tmp_path) not in page
 
@@ -732,3 +732,12 @@ def test_toc_slides_have_the_toc_class(tmp_path):
     assert b.ok, b.messages
     toc = [s for s in b.slides if s["name"] == "toc-part-1"]
     assert toc and toc[0]["classes"] == ["toc"]
+
+
+def test_index_lists_every_title_of_a_chapter_file(tmp_path):
+    b = make(tmp_path, {"a.md": "# First part of the file\n\nx\n\n---\n\n# Second part of the file\n\n???\n\n:EN:- both\n"},
+             "title: Two titles\ncontent:\n- a.md\n")
+    assert b.ok, b.messages
+    index = (b.out / "index.html").read_text()
+    assert 'href="deck.html#toc-first-part-of-the-file"' in index
+    assert 'href="deck.html#toc-second-part-of-the-file"' in index
