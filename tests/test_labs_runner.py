@@ -112,3 +112,25 @@ def test_key_names(name, expected):
 
 def test_unknown_key_name():
     assert key_bytes("Hyper") is None
+
+
+def test_ctrl_c_during_a_run_still_writes_the_report_of_the_steps_done(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    junit = tmp_path / "junit.xml"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "labs", "run", str(SHELL_DECK),
+                             "--junit", str(junit)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, LABDECK_CACHE=str(tmp_path / "cache")))
+    passed = 0
+    for line in proc.stdout:                 # a few steps have run: interrupt, as an author's Ctrl-C
+        passed += "PASSED" in line
+        if passed >= 3:
+            proc.send_signal(signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    done = cases(junit)
+    assert len(done) >= 3 and all(outcome(c) == "passed" for c in done[:3])

@@ -187,7 +187,10 @@ def _run(steps, stem, manifest, args, sets) -> int:
     width = len(str(steps[-1].index))
     colours = {"passed": "green", "failed": "bold red", "skipped": "yellow"}
 
+    done: list[Result] = []         # what finished, for a report even after Ctrl-C
+
     def progress(r: Result) -> None:
+        done.append(r)
         s = r.step
         text = s.text.split("\n", 1)[0]
         text = text if len(text) <= 60 else text[:57] + "..."
@@ -232,6 +235,11 @@ def _run(steps, stem, manifest, args, sets) -> int:
         shell = runner.sh
     except KeyboardInterrupt:
         print("labs: interrupted", file=sys.stderr)
+        if args.junit and done:
+            try:
+                write_junit(done, args.junit, stem)      # the steps that ran before Ctrl-C
+            except OSError:
+                pass
         return 130
     finally:
         if shell is not None:
