@@ -19,7 +19,7 @@ from .source import ChapterSource, titles_of, Interstitials, anchor, title_slide
 
 KNOWN_PROPERTIES = {"class", "name", "layout", "template", "exclude", "count",
                     "background-image", "background-position", "background-size",
-                    "background-repeat", "background-color", "continued", "seq"}
+                    "background-repeat", "background-color", "continued"}
 TOPIC_LINE = re.compile(r"^:([A-Z]{2}):[ \t]*(?:-[ \t]*)?(.*?)[ \t]*$", re.M)
 # a fence, possibly opening a list item (`- ```bash`) or a quote
 _FENCE_OPEN = re.compile(r"^[ \t]*(?:(?:[-*+]|\d{1,9}[.)]|>)[ \t]+)*(`{3,}|~{3,})")
