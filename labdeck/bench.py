@@ -164,11 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as e:     # no browser here: say so, the other numbers stand
                 print(f"kube-selfpaced first slide: not measured ({e})")
             if args.check:
-                from .check import main as check_main
-                started = time.perf_counter()
-                check_main([str(args.corpus / "kube-selfpaced.yml"), "--out", str(tmp / f"out{args.runs}")]
-                           + (["--browser", args.browser] if args.browser else []))
-                print(f"check kube-selfpaced (every slide in Chromium): {time.perf_counter() - started:.1f} s")
+                from .check import check_deck_timed
+                result, seconds = check_deck_timed(selfpaced.parent, "kube-selfpaced", browser_path=args.browser)
+                print(f"check kube-selfpaced (every slide in Chromium, browser start included): {seconds:.1f} s, "
+                      f"{len(result.errors)} error(s) found")
             if args.watch:
                 # Edit a copy: the corpus itself is never touched.
                 copy = tmp / "corpus"

@@ -154,7 +154,6 @@ class ParsedSlide:
     notes: list | None = None
     properties: dict[str, str] = field(default_factory=dict)
     links: dict[str, tuple[str, str | None, int]] = field(default_factory=dict)  # label -> (href, title, offset)
-    macros: list[Token] = field(default_factory=list)
     unclosed: list[tuple[int, str]] = field(default_factory=list)   # `.name[` never closed: (offset, opener)
     comment_properties: set[str] = field(default_factory=set)        # keys read from `<!-- key: value -->`
 
@@ -203,7 +202,6 @@ def parse(src: str) -> list[ParsedSlide]:
         elif t == "def":
             stack[0].links[tok.id] = (tok.href, tok.title, tok.start)
         elif t == "macro":
-            stack[0].macros.append(tok)
             _append(stack[-1], tok.text)     # expanded at render time (only `scale` is built in)
         elif t == "content_start":
             stack.append(ContentClass(tok.classes, tok.block, tok.start, tok.end, tok.end))
