@@ -21,7 +21,7 @@ from . import render
 from .build import BuildResult, build, load_deck, print_diagnostics
 from .diagnostics import BuildError, Diagnostic
 
-DEBOUNCE = 0.03          # quiet time that ends a burst of editor events (a save is a few ms)
+DEBOUNCE = 0.05          # quiet time that ends a burst of editor events
 MAX_WAIT = 0.5           # a burst never delays a rebuild longer than this
 SKIP_OUT = ("labs", "check")  # output folders other commands own
 
