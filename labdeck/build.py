@@ -203,7 +203,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
         deck_stamps.append((manifest, deck, outputs, line))
     if result.decks:
         write_assets(out, env)
-        write_atomic(out / "build.json", render.build_json(summaries))
+        _write_summaries(out, summaries, render.build_json(summaries))
         for rel, page in render.index_pages(summaries, env).items():
             write_atomic(out / rel, page)
         if make_zip:
@@ -245,13 +245,29 @@ def zip_folder(out: Path) -> bytes:
 
 
 def _read_summaries(out: Path) -> dict:
-    """Decks built earlier stay listed in build.json and the index pages."""
+    """Decks built earlier stay listed in build.json and the index pages.
+    Watch mode rebuilds often: the build.json this process wrote last is not read again."""
+    path = out / "build.json"
     try:
-        data = json.loads((out / "build.json").read_text(encoding="utf-8"))
-        decks = data.get("decks", {})
+        st = path.stat()
+        known = _written_summaries.get(str(path))
+        if known is not None and known[0] == (st.st_mtime_ns, st.st_size):
+            decks = dict(known[1])
+        else:
+            decks = json.loads(path.read_text(encoding="utf-8")).get("decks", {})
         return {k: v for k, v in decks.items() if (out / v.get("html", "")).is_file()}
     except (OSError, ValueError, AttributeError):
         return {}
+
+
+def _write_summaries(out: Path, summaries: dict, text: str) -> None:
+    path = out / "build.json"
+    write_atomic(path, text)
+    st = path.stat()
+    _written_summaries[str(path)] = ((st.st_mtime_ns, st.st_size), dict(summaries))
+
+
+_written_summaries: dict[str, tuple] = {}
 
 
 def _one(e: BuildError) -> Diagnostics:
