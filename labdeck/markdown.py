@@ -168,8 +168,7 @@ def shared_markdown() -> MarkdownIt:
 
 def render_markdown(text: str, inside: bool, references: dict) -> str:
     """One Markdown text → HTML (a lone paragraph unwrapped inside `.name[...]`, as remark does)."""
-    _md = shared_markdown()
-    out = _md.render(text, {"references": references})
+    out = shared_markdown().render(text, {"references": references})
     if inside:
         m = _LONE_P.match(out)
         if m:

@@ -28,13 +28,9 @@ def main(argv: list[str]) -> int:
 
 def _load(manifest: Path, source: str | None, exclude: list[str] | None):
     """(deck, steps) of a manifest; BuildError and located errors go up as BuildError."""
-    import inspect
-
     from labdeck.build import load_deck
-    # Labs need no HTML: skip rendering where the builder lets us.
-    params = inspect.signature(load_deck).parameters
-    fast = {k: False for k in ("render_html", "render") if k in params}
-    deck, diags = load_deck(manifest, Path(source) if source else None, exclude or None, **fast)
+    # Labs read the deck model only: no HTML to render.
+    deck, diags = load_deck(manifest, Path(source) if source else None, exclude or None, render_html=False)
     diags.print(roots=[deck.root])
     if diags.errors:
         raise SystemExit(1)
