@@ -26,7 +26,7 @@ def default_folder() -> Path:
 
 def code_files() -> list[Path]:
     """labdeck's own code and templates: changing them invalidates every stamp."""
-    files = [p for p in PACKAGE.glob("*.py")] + [p for p in TEMPLATES.glob("*") if p.is_file()]
+    files = sorted(PACKAGE.rglob("*.py")) + sorted(PACKAGE.rglob("*.js")) + [p for p in TEMPLATES.glob("*") if p.is_file()]
     return sorted(files)
 
 

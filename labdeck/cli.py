@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: no manifest given and none in slides/", file=sys.stderr)
         return 2
     if args.watch or args.serve:
-        from .watch import watch
+        from .serve.watch import watch
         return watch(manifests, args)
     try:
         result = build(manifests, args.out, args.source, args.exclude, args.strict, args.zip)

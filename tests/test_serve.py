@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from labdeck.serve import DevServer
+from labdeck.serve.server import DevServer
 
 SECRET = "outside-the-output-folder"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from labdeck import render
-from labdeck.serve import DevServer
-from labdeck.watch import Watcher
+from labdeck.serve.server import DevServer
+from labdeck.serve.watch import Watcher
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 30            # seconds: generous limits, only so a broken build cannot hang the run

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from .diagnostics import BuildError
-from .manifest import display_path
+from ..diagnostics import BuildError
+from ..manifest import display_path
 
 FILENAME = "check/exceptions.yml"
 CHECKS = {"overflow", "title-wrap", "empty", "image", "link", "request", "remote",

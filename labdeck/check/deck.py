@@ -2,7 +2,7 @@
 
 Two pages (in two browser contexts, hence two renderer processes) each walk
 half of the slides, so both cores work. Each page runs the probe in
-check_probe.py over batches of slides in a single `evaluate`.
+probe.js over batches of slides in a single `evaluate`.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlparse
 
-from .check_probe import SETUP_JS
+from .probe import SETUP_JS
 
 BATCH = 100             # slides per evaluate: a round trip per batch, progress per batch
 MAX_SHOTS = 200         # screenshots per deck in the report (a broken theme flags every slide)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import jinja2
 
-from .write import write_atomic
+from ..write import write_atomic
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def deck_json(r) -> dict:

@@ -1,12 +1,4 @@
-"""The JavaScript `check` runs inside a deck page.
-
-Per-slide checks run in one `page.evaluate` per batch of slides: the page walks
-the slides itself and returns findings, so Python pays one round trip per
-batch instead of several per slide (2,653 slides must check in seconds).
-"""
-
-# Installed once per page, before any batch: window.__labdeckCheck.
-SETUP_JS = r"""
+// Installed once per deck page by `labdeck check`: window.__labdeckCheck.
 () => {
   const W = 908, H = 512;
   // A static array: a live getElementsByClassName collection is invalidated by
@@ -218,4 +210,3 @@ SETUP_JS = r"""
   window.__labdeckCheck = { walk, player, settle, images, links, locate, sheet, count: () => slides.length };
   return slides.length;
 }
-"""

@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import check_exceptions
-from .browser import LAUNCH_ARGS, ChromiumNotFound, chromium_path
-from .check_deck import DeckResult, check_deck
-from .diagnostics import BuildError, openable
+from . import exceptions as check_exceptions
+from ..browser import LAUNCH_ARGS, ChromiumNotFound, chromium_path
+from .deck import DeckResult, check_deck
+from ..diagnostics import BuildError, openable
 
 # Every name resolves nowhere: if a request ever got past the routing in
 # check_deck (which aborts all of them), it still could not leave the machine.
@@ -120,13 +120,13 @@ def _from_here(f, roots) -> str:
 
 def main(argv: list[str]) -> int:
     # In a thread of its own when the caller already drives Playwright (tests, notebooks).
-    from .browser import run_isolated
+    from ..browser import run_isolated
     return run_isolated(_main, argv)
 
 
 def _main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from .build import build, default_manifests, print_diagnostics
+    from ..build import build, default_manifests, print_diagnostics
 
     manifests = args.manifests or default_manifests()
     if not manifests:
@@ -173,7 +173,7 @@ def _main(argv: list[str]) -> int:
     for line in stale:
         print(line, file=sys.stderr)
 
-    from .check_report import write_report
+    from .report import write_report
     index = write_report(report, results, stale)
 
     errors = sum(len(r.errors) for r in results) + len(stale)

@@ -17,9 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-from . import render
-from .build import BuildResult, build, load_deck, print_diagnostics
-from .diagnostics import BuildError, Diagnostic
+from .. import render
+from ..build import BuildResult, build, load_deck, print_diagnostics
+from ..diagnostics import BuildError, Diagnostic
 
 DEBOUNCE = 0.05          # quiet time that ends a burst of editor events
 MAX_WAIT = 0.5           # a burst never delays a rebuild longer than this
@@ -151,7 +151,7 @@ class Watcher:
     def _learn(self, manifest: Path) -> None:
         """Dependencies of a deck the build skipped (up to date): parse it, write nothing."""
         try:
-            from .cache import Cache
+            from ..cache import Cache
             deck, _ = load_deck(manifest, self.source, self.exclude, store=Cache().store)
         except BuildError:
             return
@@ -316,7 +316,7 @@ def watch(manifests: list[Path], args) -> int:
     """Entry point of `build.py --watch/--serve`: runs until Ctrl-C or SIGTERM."""
     server = None
     if args.serve:
-        from .serve import DevServer
+        from .server import DevServer
         try:
             server = DevServer(args.out, args.host, args.port)
         except (OSError, OverflowError) as e:     # OverflowError: a port over 65535

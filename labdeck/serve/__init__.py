@@ -1,0 +1,1 @@
+"""Watch mode and the dev server: rebuild on change, serve dist/ with live reload."""
