@@ -204,7 +204,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
     if result.decks:
         write_assets(out, env)
         _write_summaries(out, summaries, render.build_json(summaries))
-        for rel, page in render.index_pages(summaries, env).items():
+        for rel, page in render.index_pages(summaries, env, result.diagnostics).items():
             write_atomic(out / rel, page)
         if make_zip:
             write_atomic(out / "slides.zip", zip_folder(out))

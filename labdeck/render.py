@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from pygments.formatters import HtmlFormatter
 
 from .diagnostics import BuildError, Diagnostics
+from .labels import has_labels, labels
 from .markdown import Renderer, shared_markdown
 from .memo import remember
 from .model import Deck
@@ -126,21 +127,38 @@ def _deck_links(html: str, manifests_dir: Path) -> str:
                          or (manifests_dir / f"{m.group(2)}.yaml").is_file() else m.group(0), html)
 
 
+def deck_language(deck: Deck) -> str:
+    """The deck's language (manifest `lang`, default English): its page's lang, its notes' topics."""
+    return str(deck.values.get("lang") or "en").strip().lower() or "en"
+
+
 def render_slides(deck: Deck, shown, renderer: Renderer) -> None:
+    lang = deck_language(deck)
+    md = shared_markdown()
     for slide, s in zip(deck.slides, shown):
         html = renderer.tree(s.content)
         if ".html" in html and "ml.html" in html:
             html = _deck_links(html, deck.manifest.parent)
         # Lazy images: a 2,000-slide deck must not fetch every picture before showing slide 1.
         slide.html = _IMG_TAG.sub('<img loading="lazy" decoding="async"', html) if "<img" in html else html
-        slide.notes_html = renderer.tree(s.notes) if s.notes else ""
+        notes = renderer.tree(s.notes) if s.notes else ""
+        topics = slide.topics.get(lang.upper())
+        slide.notes_html = notes + _topics_list(md, lang, topics) if topics else notes
+
+
+def _topics_list(md, lang: str, topics: list[str]) -> str:
+    """The slide's `:XX:` lines of the deck's language, under its notes (their lines left the notes)."""
+    items = "".join(f"<li>{_topic(md, t)}</li>" for t in topics)
+    return (f'\n<div class="labdeck-topics"><p class="labdeck-topics-label">{escape(labels(lang).topics)}</p>'
+            f"<ul>{items}</ul></div>")
 
 
 def deck_page(deck: Deck, env: Environment) -> str:
     count = len(deck.slides)
     total = max((s.display_number for s in deck.slides), default=1)
     prefix = Markup(_no_tags(deck.values.get("slidenumberprefix", "")))
-    context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix}
+    context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix,
+                    "lang": deck_language(deck)}
     slides_html = Markup("\n".join(_slide_markup_cached(s, prefix, total) for s in deck.slides))
     return env.get_template("deck.html.j2").render(deck=context_deck, slides_html=slides_html, assets="assets")
 
@@ -196,13 +214,18 @@ def deck_summary(deck: Deck, manifest_rel: str) -> dict:
     }
 
 
-def index_pages(summaries: dict[str, dict], env: Environment) -> dict[str, str]:
-    """dist/index.html (English) and one folder per other language found in `:XX:` lines."""
+def index_pages(summaries: dict[str, dict], env: Environment, diags: Diagnostics | None = None) -> dict[str, str]:
+    """dist/index.html (English) and one folder per other language found in `:XX:` lines,
+    each with the labels of its language (labdeck/labels.py; English when it has none)."""
     md = shared_markdown()
     languages = sorted({lang for d in summaries.values() for ch in d["chapters"] for lang in ch["topics"]} | {"EN"})
     languages = ["EN"] + [l for l in languages if l != "EN"]
     pages = {}
     for lang in languages:
+        if not has_labels(lang) and diags is not None:
+            diags.warning(_first_topic_source(summaries, lang), None,
+                          f"no index labels for language {lang} (labdeck/labels.py): "
+                          f"{lang.lower()}/index.html uses English labels")
         prefix = "" if lang == "EN" else "../"
         out_path = "index.html" if lang == "EN" else f"{lang.lower()}/index.html"
         switch = [{"code": l.lower(), "href": prefix + ("index.html" if l == "EN" else f"{l.lower()}/index.html")}
@@ -226,8 +249,17 @@ def index_pages(summaries: dict[str, dict], env: Environment) -> dict[str, str]:
                 parts.append({"number": p["number"], "chapters": chapters})
             decks.append({"title": d["title"], "href": href, "count": d["slides"], "parts": parts})
         pages[out_path] = env.get_template("index.html.j2").render(
-            lang=lang.lower(), languages=switch, assets=prefix + "assets", decks=decks, title="Decks")
+            lang=lang.lower(), languages=switch, assets=prefix + "assets", decks=decks, labels=labels(lang))
     return pages
+
+
+def _first_topic_source(summaries: dict[str, dict], lang: str) -> str:
+    """The first chapter with a `:XX:` line in `lang` (where the warning points)."""
+    for d in summaries.values():
+        for ch in d["chapters"]:
+            if lang in ch["topics"]:
+                return ch["source"]
+    return "build.json"
 
 
 def _topic(md, text: str) -> str:

@@ -119,6 +119,7 @@ def deck_pieces(chapters: list[ChapterSource], interstitials: Interstitials,
     """All parsed slides of a deck in order, generated ones included."""
     toc = None
     all_titles = [t for c in chapters for t, _ in c.titles]
+    has_toc = any("@@TOC@@" in c.text for c in chapters)
     parts: dict[int, Part] = {}
     models: list[Chapter] = []
     pieces: list[Piece] = []
@@ -141,12 +142,12 @@ def deck_pieces(chapters: list[ChapterSource], interstitials: Interstitials,
             i = max((k for k, p in enumerate(own) if p.parsed.start <= offset), default=0)
             while i > 0 and own[i].parsed.continued:
                 i -= 1
-            previous = anchor(all_titles[title_index - 1]) if title_index > 0 else f"toc-part-{ch.part}"
-            following = (anchor(all_titles[title_index + 1]) if title_index + 1 < len(all_titles)
-                         else f"toc-part-{ch.part}")
+            toc_name = f"toc-part-{ch.part}" if has_toc else None     # link only to slides that exist
+            previous = anchor(all_titles[title_index - 1]) if title_index > 0 else toc_name
+            following = anchor(all_titles[title_index + 1]) if title_index + 1 < len(all_titles) else toc_name
             title_index += 1
             path, line = ch.position(offset)
-            md = title_slides_markdown(title, previous, f"toc-part-{ch.part}", following, interstitials.next())
+            md = title_slides_markdown(title, previous, toc_name, following, interstitials.next())
             inserts.setdefault(i, []).extend(generated_pieces(md, ch, model, Position(path, line)))
         for k, piece in enumerate(own):
             pieces.extend(inserts.get(k, ()))
@@ -245,7 +246,7 @@ def apply_slide_model(pieces: list[Piece], exclude: list[str], diags: Diagnostic
         elif layout is not None and props.get("layout") != "true":
             template = layout
         content = list(p.content)
-        notes = list(p.notes or [])
+        notes = [without_topics(n) for n in p.notes] if p.notes else []
         if template is not None:
             props = _inherit(props, template)
             if any(isinstance(c, str) and "{{content}}" in c.replace(" ", "") for c in template.content):
@@ -268,6 +269,23 @@ def apply_slide_model(pieces: list[Piece], exclude: list[str], diags: Diagnostic
             by_name[name] = s
         shown.append(s)
     return shown
+
+
+def without_topics(item):
+    """Notes text without its `:XX:` topic lines: they are metadata (index pages,
+    the topics list under the notes), not words for the presenter. The same
+    string object comes back for the same text (rendering caches by identity)."""
+    if not isinstance(item, str) or ":" not in item:
+        return item
+    found = _untopical.get(item)
+    if found is None:
+        found = remember(_untopical, item, _TOPIC_LINE_WHOLE.sub("", item) if TOPIC_LINE.search(item) else item,
+                         20_000)
+    return found
+
+
+_untopical: dict[str, str] = {}
+_TOPIC_LINE_WHOLE = re.compile(r"^:[A-Z]{2}:.*(?:\n|$)", re.M)
 
 
 def topics_of(notes: list) -> dict[str, list[str]]:

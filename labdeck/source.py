@@ -265,11 +265,15 @@ class Interstitials:
         return image
 
 
-def title_slides_markdown(title: str, previous: str, toc: str, following: str, image: str | None) -> str:
-    """The slides markmaker inserts before the slide holding a title: a picture, then the title."""
+def title_slides_markdown(title: str, previous: str | None, toc: str | None, following: str | None,
+                          image: str | None) -> str:
+    """The slides markmaker inserts before the slide holding a title: a picture, then the title.
+    Its links name only slides that exist: no table-of-contents link without @@TOC@@, no
+    previous link before the first title, no next link after the last (then None)."""
     # Without interstitials.txt there is no picture to show: no picture slide either.
     pic = (f"class: pic\n\n.interstitial[![Image separating from the next part]({image})]\n\n---\n\n"
            if image else "")
-    return (f"{pic}name: {anchor(title)}\nclass: title\n\n {title}\n\n"
-            f".nav[\n[Previous part](#{previous})\n|\n[Back to table of contents](#{toc})\n|\n"
-            f"[Next part](#{following})\n]\n")
+    links = [f"[{label}](#{target})" for label, target in
+             (("Previous part", previous), ("Back to table of contents", toc), ("Next part", following)) if target]
+    nav = ".nav[\n" + "\n|\n".join(links) + "\n]\n" if links else ""
+    return f"{pic}name: {anchor(title)}\nclass: title\n\n {title}\n\n{nav}"

@@ -268,8 +268,9 @@ def test_no_console_errors_and_no_request_outside_dist(context, dist):
 
 def test_index_page_marks_untranslated_chapters():
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True)
+    from labdeck.labels import labels
     html = env.get_template("index.html.j2").render(
-        lang="fr", assets="../assets",
+        lang="fr", assets="../assets", labels=labels("fr"),
         languages=[{"code": "en", "href": "../index.html"}, {"code": "fr", "href": "index.html"}],
         decks=[{"title": "A <deck>", "href": "../a.html", "count": 12, "parts": [{"number": 1, "chapters": [
             {"title": "Bonjour", "href": "../a.html#c1", "topics": ["premier sujet"], "untranslated": False},
@@ -277,7 +278,7 @@ def test_index_page_marks_untranslated_chapters():
         ]}]}])
     assert "A &lt;deck&gt;" in html
     assert 'href="../a.html#c1"' in html and "premier sujet" in html
-    assert '<li class="chapter untranslated">' in html and "untranslated</span>" in html
+    assert '<li class="chapter untranslated">' in html and "non traduit</span>" in html
     assert '<li class="chapter">' in html
     assert 'href="../index.html" hreflang="en"' in html
-    assert "12 slides" in html
+    assert "12 diapositives" in html
