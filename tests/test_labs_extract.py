@@ -139,3 +139,38 @@ def test_corpus_steps_map_back_to_their_source_line(manifest):
     assert not [d for d in diags.errors if "lab" in d.message]
     # a lab shown again on a `--` continuation is not run twice
     assert len({(s.file, s.line) for s in steps}) == len(steps)
+
+
+def test_hidden_block_closed_by_fence_and_comment_on_one_line():
+    # the visible step after it stays its own step
+    text = "\n<!-- ```hide\nprep one\nprep two\n``` -->\n\n- Look:\n  ```bash\n  ls\n  ```\n"
+    steps, diags = parse(text, line=1)
+    assert [(s.directive, s.text, s.hidden, s.pos.line) for s in steps] == [
+        ("hide", "prep one\nprep two", True, 2), ("bash", "ls", False, 8)]
+    assert not diags.items
+
+
+@pytest.mark.parametrize("command,names", [
+    ("kubectl delete pod `blue-xxxxxxxx-yyyyy`", ["blue-xxxxxxxx-yyyyy"]),
+    ("kubectl describe secret `jean.doe-token-xxxxx`", ["jean.doe-token-xxxxx"]),
+    ("ssh `nodeX`", ["nodeX"]),
+    ("iptables -t nat -nL `KUBE-SVC-...`", ["KUBE-SVC-..."]),
+    ("kubectl delete pod pingpong-xxxxxxxxxx-yyyyy", ["pingpong-xxxxxxxxxx-yyyyy"]),
+    ("docker logs <ID>", ["<ID>"]),
+    ("cat <<EOF\nname: x\nEOF", []),
+    ("sort <input.txt", []),
+    ("curl `10.0.0.42`", []),
+])
+def test_placeholders_in_spans_and_in_plain_text(command, names):
+    assert clean_command(command)[1] == names
+
+
+def test_variables_set_only_in_prose_are_found_with_their_first_use():
+    from labdeck.labs.extract import StepRecord, unset_variables
+
+    def rec(i, text):
+        return StepRecord(i, "d", 1, "", "c.md", 1, "", "1", "d.html#1", "c.md", i, "bash", text)
+    steps = [rec(1, "for N in 1 2; do echo $N; done"), rec(2, "KEY=$(cat k)"),
+             rec(3, "openssl x509 -CA $CA_CRT -CAkey $KEY -in $HOME/x"), rec(4, "echo $CA_CRT")]
+    found = unset_variables(steps)
+    assert {k: v.line for k, v in found.items()} == {"CA_CRT": 3}

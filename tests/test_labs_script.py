@@ -77,3 +77,17 @@ def test_bad_manifest_is_one_line_and_non_zero(tmp_path, capsys):
     assert main([str(bad), "--out", str(tmp_path / "out")]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err and "error" in err[-1] and "Traceback" not in "\n".join(err)
+
+
+def test_a_script_runs_only_what_was_meant_as_a_command(tmp_path):
+    # keys, wait, copy, open and tmux texts hold `touch`: none of them may run
+    assert main([str(FIXTURES / "hostile.yml"), "--out", str(tmp_path / "out")]) == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    p = subprocess.run(["bash", str(tmp_path / "out" / "hostile" / "all.sh")], cwd=work,
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert "still here" in p.stdout
+    assert sorted(x.name for x in work.iterdir()) == []
+    text = (tmp_path / "out" / "hostile" / "01-editor.sh").read_text()
+    assert "\n#   touch typed-into-the-editor\n" in text

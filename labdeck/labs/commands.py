@@ -41,15 +41,16 @@ def extract_main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="build.py labs",
                                  description="Extract the lab steps of decks into bash scripts "
                                              "and labs.json (dist/labs/<deck>/).")
-    ap.add_argument("manifests", nargs="*", type=Path, help="deck manifests (default: slides/*.yml)")
+    ap.add_argument("manifests", nargs="*", type=Path, help="deck manifests (default: slides/*.yml and slides/*.yaml)")
     ap.add_argument("--out", type=Path, default=Path("dist/labs"), help="output folder")
     ap.add_argument("--source", help="source root (default: the manifest's folder)")
     ap.add_argument("--exclude", nargs="*", action="extend", default=[],
                     help="slide classes to leave out, besides the manifest's own")
     args = ap.parse_args(argv)
-    manifests = args.manifests or sorted(Path("slides").glob("*.yml"))
+    from labdeck.build import default_manifests
+    manifests = args.manifests or default_manifests()
     if not manifests:
-        print("labs: no manifest given and no slides/*.yml", file=sys.stderr)
+        print("labs: no manifest given and no slides/*.yml or slides/*.yaml", file=sys.stderr)
         return 2
     status = 0
     for manifest in manifests:

@@ -20,19 +20,25 @@ from dataclasses import asdict, dataclass, field
 from labdeck.diagnostics import Diagnostics
 from labdeck.model import LabBlock, LabStep, Position
 
-# Directives that are steps; every other info word is content or unknown.
-DIRECTIVES = {"bash", "hide", "wait", "longwait", "key", "keys", "copy", "paste",
-              "check", "open", "tmux"}
-# Directives whose argument is typed exactly (a trailing space matters).
-VERBATIM = {"keys"}
-# Shown as code on slides: highlight backticks are removed from these.
-COMMANDS = {"bash", "hide"}
+from labdeck.labs.directives import COMMANDS, VERBATIM
+from labdeck.labs.directives import NAMES as DIRECTIVES
 
 # A fence may open a list item on its own line ("- ```bash"), as Markdown renders it.
 _FENCE = re.compile(r"^(?P<indent>[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?)"
                     r"(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _SPAN = re.compile(r"`([^`\n]+)`")
-_PLACEHOLDER = re.compile(r"^(?:[A-Z][A-Z0-9]*(?:[._-][A-Z0-9]+)*|<[^<>\s][^<>]*>)$")
+# A highlighted span the learner replaces: ALL-CAPS (`IP-ADDRESS`, `X.X.X.X`),
+# in angle brackets (`<ClusterIP>`), a name with a filler run (`blue-xxxxxxxx-yyyyy`,
+# `jean.doe-token-xxxxx`), an ellipsis (`KUBE-SVC-...`), or a word ending in a
+# capital X (`nodeX`).
+_PLACEHOLDER = re.compile(r"^(?:[A-Z][A-Z0-9]*(?:[._-][A-Z0-9]+)*|<[^<>\s][^<>]*>?"
+                          r"|.*(?<![a-wz])(?:x{4,}|y{4,}|X{4,})(?![a-wz]).*"
+                          r"|[\w.-]*\.\.\.|[a-z][a-z0-9-]*X)$")
+# The same outside spans, in a command's plain text: `pingpong-xxxxxxxxxx-yyyyy`,
+# `<ID>` (not a redirection: no space inside, letters only), `KUBE-SVC-...`.
+_PLAIN_PLACEHOLDER = re.compile(r"(?<![\w<])<[A-Za-z][A-Za-z0-9_-]*>(?!\w)"
+                                r"|(?<![\w.$-])[\w.-]+-x{4,}(?:-[\w.]+)*"
+                                r"|(?<![\w$])[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\.\.\.")
 
 
 def is_placeholder(span: str) -> bool:
@@ -49,7 +55,11 @@ def clean_command(text: str) -> tuple[str, list[str]]:
             names.append(m.group(1))
         return m.group(1)
 
-    return _SPAN.sub(unspan, text), names
+    text = _SPAN.sub(unspan, text)
+    for m in _PLAIN_PLACEHOLDER.finditer(text):
+        if m.group(0) not in names:
+            names.append(m.group(0))
+    return text, names
 
 
 def _content_language(word: str) -> bool:
@@ -124,7 +134,8 @@ def parse_lab_block(text: str, start: Position, diags: Diagnostics) -> LabBlock:
         closed = False
         while j < len(lines):
             c = lines[j].strip()
-            if c.startswith(fence[0] * len(fence)) and c.strip(fence[0]) in ("", "-->"):
+            # A hidden block may close its comment on the fence's line: ``` -->
+            if c.startswith(fence[0] * len(fence)) and c.strip(fence[0]).strip() in ("", "-->"):
                 closed = True
                 break
             body.append(lines[j])
@@ -216,3 +227,34 @@ def collect_steps(deck) -> list[StepRecord]:
                         directive=step.directive, text=step.text, hidden=step.hidden,
                         placeholder=step.placeholder, placeholders=names))
     return records
+
+
+# ---------------------------------------------------------------------------
+# Variables the slides set only in prose (`CA_CRT=/.../ca.crt` shown as text):
+# a command using one would expand it to nothing without a word.
+
+_USED = re.compile(r"\$\{?([A-Z_][A-Z0-9_]*)")
+_ASSIGNED = re.compile(r"(?:^|[\s;&|(])(?:export\s+|local\s+|declare\s+(?:-\w+\s+)*)?"
+                       r"([A-Z_][A-Z0-9_]*)=")
+_BOUND = re.compile(r"\b(?:read|for|select)\s+(?:-\w+\s+)*((?:[A-Z_][A-Z0-9_]*\s*)+)")
+# Set by the shell or the login environment.
+_KNOWN = frozenset("HOME PATH USER LOGNAME PWD OLDPWD SHELL TERM HOSTNAME UID EUID PPID RANDOM "
+                   "SECONDS LINENO BASHPID BASH_VERSION IFS PS1 PS2 LANG LC_ALL TMPDIR EDITOR "
+                   "KUBECONFIG DOCKER_HOST".split())
+
+
+def unset_variables(steps: list[StepRecord]) -> dict[str, StepRecord]:
+    """Upper-case variables a command uses that no earlier step sets: name → first use."""
+    assigned: set[str] = set(_KNOWN)
+    found: dict[str, StepRecord] = {}
+    for s in steps:
+        if s.directive not in COMMANDS:
+            continue
+        here = set(_ASSIGNED.findall(s.text))
+        for group in _BOUND.findall(s.text):
+            here.update(group.split())
+        for name in _USED.findall(s.text):
+            if name not in assigned and name not in here and name not in found:
+                found[name] = s
+        assigned |= here
+    return found

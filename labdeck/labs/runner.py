@@ -29,8 +29,7 @@ import pexpect
 
 from labdeck.labs.extract import StepRecord
 
-FOLLOWERS = {"wait", "longwait", "key", "keys", "copy", "paste"}
-WAIT_LIMIT = {"wait": 60.0, "longwait": 600.0}
+from labdeck.labs.directives import FOLLOWERS, WAIT_LIMIT
 SCREEN_LINES = 25
 KEEP_BUFFER = 256 * 1024   # characters of transcript kept between commands
 COPY_WAIT = 10.0        # seconds `copy` waits for its pattern to show up
