@@ -19,7 +19,7 @@ KNOWN_KEYS = {
     "title", "chat", "gitrepo", "gitbranch", "slides", "zip", "html",
     "slidenumberprefix", "exclude", "content",
     # labdeck additions (documented in README)
-    "kind-config", "lang",
+    "kind-config", "labs-setup", "lang",
 }
 
 

@@ -1,210 +1,41 @@
-"""Run lab steps unattended in one interactive bash on a real pseudo-terminal.
+"""Run lab steps unattended in a real terminal (terminal.py: a private tmux).
 
-The shell is `bash --noediting -i` (no readline: no tab completion inside
-heredocs, no bracketed paste), terminal echo off, history expansion off, and a
-prompt carrying a per-run token and the last exit status, so the runner knows
-when a command ended and how. A multi-line step is sent inside `{ ... }` so
-that it yields one prompt, as one step.
-
-How steps combine (the `wait`/`key` steps act on the command before them):
-- bash/hide: send; unless the next step talks to the running program (wait,
-  key, keys, copy, paste) wait for the prompt and fail on a non-zero status.
-- wait/longwait TEXT: wait up to 60/600 s for TEXT in the command's output.
-- key/keys/paste: type into the running program; its exit status is not
-  judged (^C gives 130 by design) unless a `check` step follows.
-- When a program's interaction is over, the runner waits for the prompt.
-- Any wait over its limit sends ^C and fails the step.
+A step goes to the active pane, as a learner's typing does:
+- bash/hide: typed as is. In the outer shell each typed line yields a prompt
+  marker, so every command of a block gets its own status and a failure is
+  reported at the line of the command that failed. When the pane runs a
+  nested shell (its prompt at the cursor: `kubectl exec -ti ... sh`, `python3`)
+  the command goes to that shell; a POSIX shell's status is asked with
+  `echo $?`, a Python one fails on a traceback. When the pane is busy with a
+  program that does not end (a watcher left running after its `wait`), the
+  command runs in a new window, as a learner would open another terminal.
+- wait/longwait TEXT: until TEXT shows in the pane (limit: --step-timeout,
+  5x for longwait).
+- key/keys/paste: typed into the pane; copy reads its screen.
+- check: the status of the pane's last command.
+- tmux ARGS: run on the lab's tmux session (split-pane, select-pane...).
+Whatever still runs when a step is over its limit gets ^C, again, ^\\, then
+its process group is killed; a shell that is wedged (stopped) is continued or
+restarted from its saved state, and the step says so.
 """
 from __future__ import annotations
 
 import os
 import re
-import secrets
 import signal
+import shlex
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import pexpect
-
+from labdeck.labs.directives import FOLLOWERS
 from labdeck.labs.extract import StepRecord
+from labdeck.labs.terminal import Pane, Terminal, TerminalError, strip_ansi, tmux_key
 
-from labdeck.labs.directives import FOLLOWERS, WAIT_LIMIT
-SCREEN_LINES = 25
-KEEP_BUFFER = 256 * 1024   # characters of transcript kept between commands
-COPY_WAIT = 10.0        # seconds `copy` waits for its pattern to show up
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][A-Z0-9]|\x1b[=>NOM78c]|\r")
-
-KEYS = {"space": " ", "escape": "\x1b", "esc": "\x1b", "enter": "\r", "return": "\r",
-        "tab": "\t", "backspace": "\x7f", "up": "\x1b[A", "down": "\x1b[B",
-        "right": "\x1b[C", "left": "\x1b[D", "home": "\x1b[H", "end": "\x1b[F"}
-
-
-def key_bytes(name: str) -> str | None:
-    """`^C` → \\x03, `Space` → ' ', a single character → itself; None when unknown."""
-    if len(name) == 2 and name[0] == "^":
-        c = name[1].upper()
-        if c == "?":
-            return "\x7f"
-        if "@" <= c <= "_":
-            return chr(ord(c) - 64)
-    if name.lower() in KEYS:
-        return KEYS[name.lower()]
-    if len(name) == 1:
-        return name
-    return None
-
-
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
-class ShellDied(Exception):
-    pass
-
-
-class Shell:
-    """One interactive bash whose prompt the runner recognises."""
-
-    def __init__(self, cwd: Path, env: dict[str, str] | None = None):
-        self.token = secrets.token_hex(4)
-        self.prompt = re.compile(rf"__LD{self.token}_(\d+)__\n?")
-        full_env = dict(os.environ)
-        full_env.update({"TERM": "xterm", "PAGER": "cat", "GIT_PAGER": "cat",
-                         "SYSTEMD_PAGER": "", "LC_ALL": full_env.get("LC_ALL", "C.UTF-8")})
-        full_env.update(env or {})
-        self.cwd, self.env = cwd, env or {}
-        self.child = pexpect.spawn("bash", ["--norc", "--noprofile", "--noediting", "-i"],
-                                   cwd=str(cwd), env=full_env, encoding="utf-8",
-                                   codec_errors="replace", dimensions=(50, 200), echo=False)
-        self.buf = ""           # everything the terminal showed (plus "$ command" lines we add)
-        self.scan = 0           # prompts before this offset are consumed
-        self.cmd_start = 0      # output of the last command starts here
-        self.syncs = 0
-        # No echo (our own "$ cmd" lines go into the transcript instead), no
-        # history expansion, ^D at the prompt does not end the shell.
-        self.child.send("stty -echo; set +H; set +o history; unset PROMPT_COMMAND; "
-                        "IGNOREEOF=1000; shopt -s huponexit; PS2=''; "
-                        f"PS1='__LD{self.token}_$?__\\n'\n")
-        if self.wait_prompt(20) is None:
-            raise ShellDied("bash did not show the labdeck prompt")
-        self.buf, self.scan, self.cmd_start = "", 0, 0
-
-    # -- reading ----------------------------------------------------------
-    def _pump(self, timeout: float) -> None:
-        try:
-            self.buf += self.child.read_nonblocking(65536, timeout=timeout)
-        except pexpect.TIMEOUT:
-            pass
-        except pexpect.EOF:
-            raise ShellDied("the shell exited")
-
-    def _until(self, find, timeout: float):
-        deadline = time.monotonic() + timeout
-        while True:
-            found = find()
-            if found is not None:
-                return found
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            self._pump(min(0.2, left))
-
-    def wait_prompt(self, timeout: float) -> int | None:
-        """Exit status shown by the next prompt, or None when none came in time."""
-        def find():
-            m = self.prompt.search(self.buf, self.scan)
-            if m:
-                self.scan = m.end()
-                return int(m.group(1))
-            return None
-        return self._until(find, timeout)
-
-    def wait_text(self, text: str, timeout: float) -> bool:
-        return bool(self._until(lambda: True if text in strip_ansi(self.buf[self.cmd_start:]) else None,
-                                timeout))
-
-    def settle(self, quiet: float = 0.5, limit: float = 3.0) -> None:
-        """Give a program that was just started a moment to take the terminal."""
-        deadline = time.monotonic() + limit
-        size = -1
-        while time.monotonic() < deadline and size != len(self.buf):
-            size = len(self.buf)
-            self._pump(quiet)
-
-    # -- writing ----------------------------------------------------------
-    def send_command(self, text: str) -> None:
-        if len(self.buf) > KEEP_BUFFER * 4:     # long runs: keep the recent screen only
-            self.buf = self.buf[-KEEP_BUFFER:]
-        self.buf += "$ " + text.replace("\n", "\n> ") + "\n"
-        self.cmd_start = self.scan = len(self.buf)
-        body = f"{{\n{text}\n}}" if "\n" in text else text
-        self.child.send(body + "\n")
-
-    def send(self, data: str) -> None:
-        self.child.send(data)
-
-    def sync(self, timeout: float) -> int | None:
-        """Wait until the shell is back at its prompt, however many prompts the
-        typed lines made: send a probe line and wait for its answer. Returns
-        the exit status of the last command before the probe (kept in $?)."""
-        self.syncs += 1
-        mark = re.compile(rf"__LDS{self.token}_{self.syncs}_(\d+)__\n?")
-        self.child.send(f"__ld_s=$?; printf '__LDS%s_%s_%s__\\n' {self.token} {self.syncs} "
-                        '"$__ld_s"; (exit $__ld_s)\n')
-
-        def find():
-            m = mark.search(self.buf, self.scan)
-            return m if m else None
-        m = self._until(find, timeout)
-        if m is None:
-            return None
-        self.scan = m.end()
-        self.wait_prompt(timeout)       # the probe's own prompt
-        return int(m.group(1))
-
-    def interrupt(self) -> bool:
-        """^C until the shell is back at its prompt; True when it is."""
-        for key in ("\x03", "\x03", "\x1c"):     # ^\ last: SIGQUIT for programs that trap SIGINT
-            self.child.send(key)
-            if self.sync(5) is not None:
-                return True
-        return False
-
-    # -- showing ----------------------------------------------------------
-    def screen(self, lines: int = SCREEN_LINES) -> str:
-        text = self.prompt.sub("", strip_ansi(self.buf))
-        text = re.sub(rf"__LDS{self.token}_\d+_\d+__\n?", "", text)
-        return "\n".join(text.rstrip("\n").split("\n")[-lines:])
-
-    def copy(self, pattern: str) -> str | None:
-        found = re.findall(f"(?:{pattern})", strip_ansi(self.buf))
-        if not found:
-            return None
-        last = found[-1]
-        return last if isinstance(last, str) else "".join(last)
-
-    def close(self) -> None:
-        pid = self.child.pid
-        try:
-            if self.child.isalive():
-                self.child.send("kill $(jobs -p) 2>/dev/null; exit\n")
-                self.child.expect(pexpect.EOF, timeout=3)
-        except (pexpect.TIMEOUT, pexpect.EOF, OSError):
-            pass
-        self.child.close(force=True)
-        kill_session(pid)
-
-
-def kill_session(sid: int) -> None:
-    """End what the shell left behind (background servers): every process of its session."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == sid:       # field 6 of stat: session id
-                os.kill(int(stat.parent.name), signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            continue
+POLL = 0.05
+SETTLE = 0.6            # seconds of quiet before a nested prompt is believed
+BUSY_GRACE = 3.0        # a program still running after its `wait`: how long before a new window
+NESTED_STATUS = re.compile(r"__LDN_(\d+)_")
+TRACEBACK = re.compile(r"^Traceback \(most recent call last\):|^\w+Error: ", re.M)
 
 
 @dataclass
@@ -215,6 +46,13 @@ class Result:
     screen: str = ""            # last lines of the terminal, on failure
     seconds: float = 0.0
     extra: str = ""             # e.g. cluster events collected after a failure
+    line: int | None = None     # the failing command's own line, inside a block
+    shell: str = ""             # where it ran: "outer", "sh", "python", "window 2"...
+    setup: bool = False         # run as another chapter's set-up (--shard)
+
+    @property
+    def where(self) -> str:
+        return f"{self.step.file}:{self.line or self.step.line}"
 
 
 @dataclass
@@ -223,158 +61,440 @@ class Options:
     keep_going: bool = False
     sets: dict[str, str] = field(default_factory=dict)
 
+    def wait_limit(self, directive: str) -> float:
+        return self.step_timeout * (5 if directive == "longwait" else 1)
+
+
+class Outcome(Exception):
+    """A step's failure, raised from deep inside and turned into a Result."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
 
 class Runner:
-    """Runs a list of steps in one Shell; `on_result` sees each result as it comes."""
-
-    def __init__(self, shell: Shell, options: Options, on_result=None, on_failure=None):
-        self.sh = shell
+    def __init__(self, term: Terminal, options: Options, on_result=None, on_failure=None):
+        self.term = term
         self.opt = options
         self.on_result = on_result or (lambda r: None)
         self.on_failure = on_failure or (lambda r: None)
-        self.pending: dict | None = None      # the running command: {"step", "typed"}
-        self.last_status: int | None = None
         self.copied: str | None = None
+        self.status: dict[str, int | None] = {}     # pane id → last command's status
+        self.started: dict[str, int] = {}           # pane id → log offset when its command was typed
+        self.auto_windows: list[tuple[str, str]] = []   # (busy pane, pane of the window opened for it)
 
-    def run(self, steps: list[StepRecord]) -> list[Result]:
+    # -- the run -------------------------------------------------------------
+    def run(self, steps: list[StepRecord], setup: set[int] = frozenset()) -> list[Result]:
         results: list[Result] = []
-        failed = dead = False
+        failed = False
         for k, rec in enumerate(steps):
             if failed and not self.opt.keep_going:
                 res = Result(rec, "skipped", "not run: an earlier step failed")
-            elif dead:
-                res = Result(rec, "failed", "not run: the shell ended and could not be restarted")
             else:
                 nxt = steps[k + 1].directive if k + 1 < len(steps) else None
                 t0 = time.monotonic()
+                res = Result(rec, "passed")
                 try:
-                    status, message = self.step(rec, nxt)
-                except ShellDied as e:
-                    status, message = "failed", str(e)
-                res = Result(rec, status, message, seconds=time.monotonic() - t0)
-                if status == "failed":
+                    res.message, res.shell = self.step(rec, nxt) or ("", "")
+                    if res.message.startswith("skipped: "):
+                        res.status, res.message = "skipped", res.message[9:]
+                except Outcome as e:
+                    res.status, res.message, res.line = "failed", str(e), e.line
+                except TerminalError as e:
+                    res.status, res.message = "failed", f"terminal: {e}"
+                res.seconds = time.monotonic() - t0
+                if res.status == "failed":
                     failed = True
-                    res.screen = self.sh.screen()
+                    try:
+                        res.screen = self.pane().screen()
+                    except TerminalError:
+                        pass
                     self.on_failure(res)
-                    if not self.sh.child.isalive():
-                        try:
-                            self._restart()
-                        except ShellDied:
-                            dead = True
+                    res.message += self.recover()
+            res.setup = rec.index in setup
             results.append(res)
             self.on_result(res)
         return results
 
-    def _restart(self) -> None:
-        self.sh.close()
-        self.sh = Shell(self.sh.cwd, self.sh.env)
-        self.pending = None
+    def pane(self) -> Pane:
+        return self.term.active()
 
-    # -- one step ---------------------------------------------------------
-    def step(self, rec: StepRecord, nxt: str | None) -> tuple[str, str]:
+    # -- one step ------------------------------------------------------------
+    def step(self, rec: StepRecord, nxt: str | None):
         d = rec.directive
         if d in ("bash", "hide"):
-            return self._command(rec, nxt)
-        if d in WAIT_LIMIT:
-            limit = WAIT_LIMIT[d]
-            if not self.sh.wait_text(rec.text, limit):
-                self._stop_pending()
-                return "failed", f"{rec.text!r} did not show up within {limit:.0f}s (interrupted with ^C)"
-            return self._after_interaction(nxt)
+            return self.command(rec, nxt)
+        pane = self.pane()
+        if d in ("wait", "longwait"):
+            limit = self.opt.wait_limit(d)
+            if not self.wait_text(pane, rec.text, limit):
+                self.interrupt(pane)
+                raise Outcome(f"{rec.text!r} did not show up within {limit:g}s (interrupted)")
+            return "", ""
         if d == "key":
-            data = key_bytes(rec.text)
-            if data is None:
-                return "failed", f"unknown key {rec.text!r}"
-            self.sh.send(data)
-            self._typed()
-            return self._after_interaction(nxt)
+            key = tmux_key(rec.text)
+            if key is None:
+                raise Outcome(f"unknown key {rec.text!r}")
+            pane = self.key_target(pane, key)
+            self.mark(pane)
+            pane.key(key)
+            return self.after_typing(pane, nxt, key)
         if d == "keys":
-            self.sh.send(rec.text)
-            self._typed()
-            return self._after_interaction(nxt)
+            self.mark(pane)
+            pane.type(rec.text)
+            return self.after_typing(pane, nxt, None)
         if d == "copy":
-            self.copied = self.sh._until(lambda: self.sh.copy(rec.text), COPY_WAIT)
-            if self.copied is None:
-                return "failed", f"nothing on screen matches {rec.text!r}"
-            return self._after_interaction(nxt)
+            deadline = time.monotonic() + min(10.0, self.opt.step_timeout)
+            while True:
+                found = copy_match(rec.text, pane.history())
+                if found is not None:
+                    self.copied = found
+                    return found, ""
+                if time.monotonic() > deadline:
+                    raise Outcome(f"nothing on the screen matches {rec.text!r}")
+                time.sleep(0.2)
         if d == "paste":
             if self.copied is None:
-                return "failed", "paste without a copy before it"
-            self.sh.send(self.copied)
-            self._typed()
-            return self._after_interaction(nxt)
+                raise Outcome("paste without a copy before it")
+            self.mark(pane)
+            pane.type(self.copied)
+            return self.after_typing(pane, nxt, None)
         if d == "check":
-            ok, msg = self._resolve()
-            if not ok:
-                return "failed", msg
-            if self.last_status is None:
-                return "failed", "check: no command ran before it"
-            if self.last_status != 0:
-                return "failed", f"exit status {self.last_status}"
-            return "passed", ""
+            self.settle(pane)
+            status = self.status.get(pane.id)
+            if status is None:
+                raise Outcome("check: no command status in this pane")
+            if status != 0:
+                raise Outcome(f"exit status {status}")
+            return "", ""
         if d == "open":
-            return "skipped", f"page to visit (recorded, not opened): {rec.text}"
+            return f"skipped: page to visit (recorded, not opened): {rec.text}", ""
         if d == "tmux":
-            return "skipped", f"tmux {rec.text}: the runner drives a single terminal, without panes"
-        return "skipped", f"unknown directive {d!r}"
+            try:
+                self.term.command(shlex.split(rec.text))
+            except (TerminalError, ValueError) as e:
+                raise Outcome(str(e)) from None
+            new = self.pane()
+            if new.id != pane.id and not new.tail:
+                self.term.wait_ready(new, 10)
+            return f"now in pane {new.id}", ""
+        return f"skipped: unknown directive {d!r}", ""
 
-    def _command(self, rec: StepRecord, nxt: str | None) -> tuple[str, str]:
+    def command(self, rec: StepRecord, nxt: str | None):
         text = rec.text
-        if rec.placeholder:
-            missing = [n for n in rec.placeholders if n not in self.opt.sets]
-            if missing:
-                return "skipped", ("placeholder the learner replaces: give "
-                                   + " ".join(f"--set {n}=VALUE" for n in missing))
-            for n in rec.placeholders:
-                text = text.replace(n, self.opt.sets[n])
-        ok, msg = self._resolve()
-        if not ok:
-            return "failed", msg
-        self.sh.send_command(text)
-        self.last_status = None
+        for name in rec.placeholders:
+            if name in self.opt.sets:
+                text = text.replace(name, self.opt.sets[name])
+            else:
+                return f"skipped: placeholder the learner replaces: --set {name}=VALUE", ""
+        pane = self.pane()
+        note = ""
+        if pane.busy() and not pane.shells:
+            pane, note = self.free_pane(pane)
+        kind = pane.shells[-1] if pane.shells else None
+        if kind is None and pane.busy():
+            kind = self.settle_nested(pane)
+        self.mark(pane)
+        if kind is not None:
+            return self.nested_command(pane, kind, rec, text, nxt), kind
+        lines = text.split("\n")
+        pane.type(text + "\n")
         if nxt in FOLLOWERS:
-            self.pending = {"step": rec, "typed": False}
-            if nxt != "wait" and nxt != "longwait":
-                self.sh.settle()
-            return "passed", "started"
-        status = self.sh.wait_prompt(self.opt.step_timeout)
-        if status is None:
-            self.sh.interrupt()
-            return "failed", f"still running after {self.opt.step_timeout:g}s (interrupted with ^C)"
-        self.last_status = status
-        if status != 0:
-            return "failed", f"exit status {status}"
-        return "passed", ""
+            self.status[pane.id] = None
+            if nxt not in ("wait", "longwait"):
+                self.settle(pane, quiet=0.3, limit=2)
+            return note or "started", "outer"
+        self.outer_result(pane, rec, lines)
+        return note, "outer"
 
-    def _typed(self) -> None:
-        if self.pending is not None:
-            self.pending["typed"] = True
+    def outer_result(self, pane: Pane, rec: StepRecord, lines: list[str]) -> None:
+        """Wait for one marker per typed line (or a nested shell, or the limit);
+        fail at the line of the first command whose prompt shows a non-zero status."""
+        deadline = time.monotonic() + self.opt.step_timeout
+        marks: list[tuple[str, int | None]] = []
+        buf = ""
+        idle = 0                # polls in a row at a quiet outer prompt
+        while True:
+            buf += pane.read()
+            for m in self.term.prompt_mark.finditer(buf):
+                marks.append((m.group(1), int(m.group(2)) if m.group(2) else None))
+            cut = buf.rfind("\x07")
+            buf = buf[cut + 1:] if cut >= 0 else buf[-200:]
+            busy = pane.busy()
+            at_prompt = bool(marks) and marks[-1][0] == "P" and not busy
+            if at_prompt and len(marks) >= len(lines):
+                break
+            # Fewer prompts than lines: a program read some of them. Believe the
+            # prompt only when it stays idle and quiet for a while.
+            idle = idle + 1 if at_prompt and pane.quiet_for() > 1.0 else 0
+            if idle >= 10:
+                break
+            if busy and pane.quiet_for() > SETTLE:
+                kind = pane.nested_prompt()
+                if kind is not None:
+                    pane.shells.append(kind)
+                    self.status[pane.id] = 0
+                    return
+            if time.monotonic() > deadline:
+                extra = self.interrupt(pane)
+                raise Outcome(f"still running after {self.opt.step_timeout:g}s (interrupted){extra}")
+            time.sleep(POLL)
+        start = 0               # the line the current command started on
+        for i, (kind, status) in enumerate(marks[:len(lines)]):
+            if kind != "P":
+                continue
+            body = lines[i].strip()
+            if status and body and not body.startswith("#"):
+                self.status[pane.id] = status
+                first = start
+                while first < i and not lines[first].strip():
+                    first += 1
+                raise Outcome(f"exit status {status}",
+                              rec.line + 1 + first if len(lines) > 1 else None)
+            start = i + 1
+        self.status[pane.id] = marks[-1][1] if marks else None
 
-    def _after_interaction(self, nxt: str | None) -> tuple[str, str]:
-        """After wait/key/keys/copy/paste: when the next step is not for the
-        running program, the program must have ended: wait for the prompt."""
-        if nxt in FOLLOWERS or self.pending is None:
-            return "passed", ""
-        ok, msg = self._resolve()
-        return ("passed", "") if ok else ("failed", msg)
+    def nested_command(self, pane: Pane, kind: str, rec: StepRecord, text: str, nxt: str | None) -> str:
+        """A command typed into the nested shell that waits at the pane's cursor."""
+        before = len(pane.tail)
+        pane.type(text + "\n")
+        if nxt in FOLLOWERS:
+            self.status[pane.id] = None
+            return f"typed into the nested {kind} shell"
+        back = self.wait_nested(pane)
+        if back == "outer":
+            pane.shells.clear()
+            self.status[pane.id] = self.last_outer_status(pane)
+            return f"the nested {kind} shell ended"
+        if back is None:
+            self.interrupt(pane)
+            raise Outcome(f"the nested {kind} shell did not come back to its prompt within "
+                          f"{self.opt.step_timeout:g}s (interrupted)")
+        output = strip_ansi(pane.tail[before:]) if len(pane.tail) > before else ""
+        if kind == "python":
+            if TRACEBACK.search(output):
+                raise Outcome("python raised an exception")
+            self.status[pane.id] = 0
+            return "in the nested python shell"
+        pane.type('echo "__LD""N_$?_"\n')
+        deadline = time.monotonic() + min(10.0, self.opt.step_timeout)
+        while time.monotonic() < deadline:
+            pane.read()
+            m = list(NESTED_STATUS.finditer(strip_ansi(pane.tail)))
+            if m:
+                status = int(m[-1].group(1))
+                self.wait_nested(pane)
+                self.status[pane.id] = status
+                if status:
+                    raise Outcome(f"exit status {status} (in the nested {kind} shell)")
+                return f"in the nested {kind} shell"
+            time.sleep(POLL)
+        return f"in the nested {kind} shell (status unknown)"
 
-    def _resolve(self) -> tuple[bool, str]:
-        """Wait for the running command's prompt. Its status is judged only
-        when nothing was typed into it (a ^C'd program exits non-zero by design)."""
-        if self.pending is None:
-            return True, ""
-        p, self.pending = self.pending, None
-        status = self.sh.sync(self.opt.step_timeout)
-        if status is None:
-            self.sh.interrupt()
-            return False, (f"the command of {p['step'].where} was still running after "
-                           f"{self.opt.step_timeout:g}s (interrupted with ^C)")
-        self.last_status = status
-        if status != 0 and not p["typed"]:
-            return False, f"the command of {p['step'].where} exited with status {status}"
-        return True, ""
+    def wait_nested(self, pane: Pane) -> str | None:
+        """Until the nested shell shows its prompt again ("nested"), the outer
+        shell is back ("outer"), or the limit (None)."""
+        deadline = time.monotonic() + self.opt.step_timeout
+        time.sleep(0.1)
+        while time.monotonic() < deadline:
+            pane.read()
+            if not pane.busy() and self.term.prompt_mark.search(pane.tail[-300:]):
+                return "outer"
+            if pane.quiet_for() > 0.3 and pane.nested_prompt() is not None:
+                return "nested"
+            time.sleep(POLL)
+        return None
 
-    def _stop_pending(self) -> None:
-        if self.pending is not None:
-            self.pending = None
-            self.sh.interrupt()
+    def last_outer_status(self, pane: Pane) -> int | None:
+        found = [m for m in self.term.prompt_mark.finditer(pane.tail) if m.group(1) == "P"]
+        return int(found[-1].group(2)) if found else None
+
+    # -- panes ----------------------------------------------------------------
+    def mark(self, pane: Pane) -> None:
+        pane.read()
+        self.started[pane.id] = pane.offset
+
+    def settle_nested(self, pane: Pane) -> str | None:
+        """A busy pane: a nested shell at its prompt, or a program (None)."""
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            pane.read()
+            if pane.quiet_for() > 0.3:
+                kind = pane.nested_prompt()
+                if kind is not None:
+                    pane.shells.append(kind)
+                    return kind
+            time.sleep(POLL)
+        return None
+
+    def free_pane(self, pane: Pane) -> tuple[Pane, str]:
+        """The active pane runs something: its end, its nested shell, or a new window."""
+        deadline = time.monotonic() + BUSY_GRACE
+        while time.monotonic() < deadline:
+            pane.read()
+            if not pane.busy():
+                return pane, ""
+            if pane.quiet_for() > 0.3 and pane.nested_prompt() is not None:
+                return pane, ""
+            time.sleep(POLL)
+        st = pane.state()
+        what = st.command if st else "a program"
+        self.term.tmux("new-window", "-c", str(self.term.cwd))
+        new = self.pane()
+        self.term.wait_ready(new, 10)
+        self.auto_windows.append((pane.id, new.id))
+        return new, f"{what} still runs in pane {pane.id}: ran in a new window, as a learner would"
+
+    def key_target(self, pane: Pane, key: str) -> Pane:
+        """^C/^D at an idle prompt of a window the runner opened: meant for the
+        program it was opened beside (the learner goes back to that window)."""
+        if key not in ("C-c", "C-d") or not self.auto_windows or pane.busy():
+            return pane
+        busy_id, opened = self.auto_windows[-1]
+        if opened != pane.id:
+            return pane
+        self.auto_windows.pop()
+        self.term.tmux("kill-pane", "-t", opened, check=False)
+        self.term.tmux("select-pane", "-t", busy_id, check=False)
+        return self.term.pane(busy_id)
+
+    def after_typing(self, pane: Pane, nxt: str | None, key: str | None):
+        """After key/keys/paste: when the next step is not for this program, let it finish."""
+        if nxt in FOLLOWERS:
+            return "", ""
+        self.settle(pane)
+        return "", ""
+
+    def settle(self, pane: Pane, quiet: float = 0.4, limit: float | None = None) -> None:
+        """Give the pane a moment: until a prompt (outer or nested), quiet output,
+        or the pane is gone (its shell ended: tmux shows another one)."""
+        deadline = time.monotonic() + (limit if limit is not None else min(5.0, self.opt.step_timeout))
+        while time.monotonic() < deadline:
+            pane.read()
+            fg = pane.foreground()
+            if fg is None:
+                return
+            if fg[0] == fg[1]:                      # the outer shell has the terminal
+                pane.shells.clear()
+                found = self.last_outer_status(pane)
+                if found is not None and pane.quiet_for() > 0.1:
+                    if self.started.get(pane.id, 0) < pane.offset:
+                        self.status[pane.id] = found
+                    return
+            elif pane.quiet_for() > quiet:
+                return
+            time.sleep(POLL)
+
+    def wait_text(self, pane: Pane, text: str, limit: float) -> bool:
+        deadline = time.monotonic() + limit
+        start = self.started.get(pane.id, 0)
+        seen = ""
+        # Read from where the command was typed: the text may already be there.
+        try:
+            with open(pane.log, "rb") as f:
+                f.seek(start)
+                seen = strip_ansi(f.read(1 << 20).decode("utf-8", "replace"))
+        except OSError:
+            pass
+        while True:
+            if text in seen:
+                return True
+            chunk = pane.read()
+            seen = (seen + strip_ansi(chunk))[-(len(text) + 65536):]
+            if text in seen:
+                return True
+            if text in pane.screen(HEIGHT_LINES):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+
+    # -- when things go wrong -----------------------------------------------
+    def interrupt(self, pane: Pane) -> str:
+        """Stop what runs in the pane: ^C quickly, again, ^\\, then kill its process group."""
+        for key in ("C-c", "C-c", "C-\\"):
+            pane.key(key)
+            if self.back_at_prompt(pane, 1.0):
+                return ""
+        fg = pane.foreground()
+        if fg is not None:
+            shell, group, state = fg
+            if state == "T":
+                os.kill(shell, signal.SIGCONT)
+            if group != shell:
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    try:
+                        os.killpg(group, sig)
+                    except OSError:
+                        pass
+                    if self.back_at_prompt(pane, 1.0):
+                        return " (its process group was killed)"
+        return ""
+
+    def back_at_prompt(self, pane: Pane, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pane.read()
+            if not pane.busy():
+                pane.shells.clear()
+                return True
+            if pane.quiet_for() > 0.3 and pane.nested_prompt() is not None:
+                return True
+            time.sleep(POLL)
+        return False
+
+    def recover(self) -> str:
+        """After a failure: the active pane must be usable for the next step."""
+        try:
+            pane = self.pane()
+        except TerminalError:
+            return ""
+        fg = pane.foreground()
+        if fg is not None and fg[2] == "T":          # the shell stopped itself (kill -STOP $$)
+            os.kill(fg[0], signal.SIGCONT)
+            if self.probe(pane):
+                return "; the shell was stopped: continued"
+        st = pane.state()
+        if st is None:
+            return ""
+        if not st.dead and not pane.busy() and self.probe(pane):
+            return ""
+        if pane.busy() and not pane.shells and self.interrupt(pane) is not None and not pane.busy():
+            return ""
+        if pane.shells and pane.nested_prompt() is not None:
+            return ""
+        try:
+            self.term.respawn(pane)
+        except TerminalError as e:
+            return f"; the shell could not be restarted: {e}"
+        self.status.pop(pane.id, None)
+        return "; the shell was unusable: restarted in the saved folder with the saved variables"
+
+    def probe(self, pane: Pane) -> bool:
+        """Does the outer shell answer? (Enter, then a fresh prompt.)"""
+        pane.read()
+        before = len(list(self.term.prompt_mark.finditer(pane.tail)))
+        pane.key("Enter")
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            pane.read()
+            if len(list(self.term.prompt_mark.finditer(pane.tail))) > before or \
+                    (len(pane.tail) >= 16000 and pane.quiet_for() < 0.5 and not pane.busy()):
+                return True
+            time.sleep(POLL)
+        return False
+
+
+HEIGHT_LINES = 50
+
+
+def copy_match(pattern: str, screen: str) -> str | None:
+    """The last match of `pattern` on the screen, line breaks removed (a mouse copy)."""
+    try:
+        found = list(re.finditer(pattern, screen, re.DOTALL))
+    except re.error:
+        found = [m for m in re.finditer(re.escape(pattern), screen)]
+    if not found:
+        return None
+    return found[-1].group(0).replace("\n", "")

@@ -152,7 +152,7 @@ def by_chapter(steps: list[StepRecord]) -> dict[int, list[StepRecord]]:
 
 
 def write_labs(steps: list[StepRecord], out: Path, *, deck: str, title: str,
-               manifest: str) -> list[Path]:
+               manifest: str, root: Path | None = None, setup: list[str] | None = None) -> list[Path]:
     """Write the chapter scripts, all.sh and labs.json into `out`; returns the files."""
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.sh"):        # a chapter may have lost its labs since last time
@@ -183,7 +183,10 @@ def write_labs(steps: list[StepRecord], out: Path, *, deck: str, title: str,
     all_sh.write_text("\n".join(lines) + "\n")
     all_sh.chmod(0o755)
     written.append(all_sh)
+    import os
     data = {"deck": deck, "title": title, "manifest": manifest, "chapters": chapters,
+            # the source root, relative to labs.json: JUnit paths of a run from labs.json
+            "root": os.path.relpath(root, out) if root else None, "setup": setup or [],
             "steps": [s.to_dict() for s in steps]}
     (out / "labs.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     written.append(out / "labs.json")
