@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from labdeck.labs.commands import main
-from labdeck.labs.runner import key_bytes
+from labdeck.labs.terminal import tmux_key
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELL_DECK = ROOT / "slides" / "shell-basics.yml"
@@ -47,10 +47,9 @@ def test_failing_and_hanging_steps_fail_with_their_source_line(tmp_path):
                    "--step-timeout", "2", "--keep-going"])
     assert status == 1
     got = [(c.get("file"), c.get("line"), outcome(c)) for c in cases(junit)]
-    assert got == [("faults/trouble.md", "10", "passed"),
-                   ("faults/trouble.md", "23", "failed"),
-                   ("faults/trouble.md", "36", "failed"),
-                   ("faults/trouble.md", "49", "passed")]
+    src = "tests/fixtures/labs/faults/trouble.md"       # relative to the repository (CI annotations)
+    assert got == [(src, "10", "passed"), (src, "23", "failed"), (src, "36", "failed"),
+                   (src, "49", "passed")]
     failing, hanging = cases(junit)[1], cases(junit)[2]
     assert "exit status 1" in failing.find("failure").get("message")
     assert "No such file or directory" in failing.find("failure").text   # the screen's last lines
@@ -85,10 +84,18 @@ def test_keys_copy_paste_and_check_drive_programs(tmp_path):
     assert all(outcome(c) == "passed" for c in cases(junit))
 
 
-def test_placeholder_without_a_value_is_skipped_not_run(tmp_path):
+def test_placeholder_without_a_value_is_refused_up_front(tmp_path, capsys):
+    junit = tmp_path / "junit.xml"
+    assert main(["run", str(FIXTURES / "interactive.yml"), "--junit", str(junit)]) == 2
+    err = capsys.readouterr().err
+    assert "faults/typing.md:54: error: placeholder 'GREETING' needs a value" in err
+    assert "labs: give --set GREETING=VALUE" in err
+
+
+def test_placeholder_without_a_value_can_be_skipped_not_run(tmp_path):
     junit = tmp_path / "junit.xml"
     assert main(["run", str(FIXTURES / "interactive.yml"), "--junit", str(junit),
-                 "--keep-going"]) == 1
+                 "--keep-going", "--skip-placeholders"]) == 1
     by_line = {c.get("line"): c for c in cases(junit)}
     skipped = by_line["54"].find("skipped")
     assert skipped is not None and "--set GREETING=VALUE" in skipped.get("message")
@@ -103,15 +110,16 @@ def test_a_labs_json_can_be_run_as_extracted(tmp_path):
     assert [outcome(c) for c in cases(junit)] == ["passed", "failed", "skipped", "skipped"]
 
 
-@pytest.mark.parametrize("name,expected", [("^C", "\x03"), ("^D", "\x04"), ("^J", "\n"),
-                                           ("^[", "\x1b"), ("Space", " "), ("Escape", "\x1b"),
-                                           ("$", "$")])
+@pytest.mark.parametrize("name,expected", [("^C", "C-c"), ("^D", "C-d"), ("^J", "C-j"),
+                                           ("^[", "Escape"), ("Space", "Space"), ("Escape", "Escape"),
+                                           ("Up", "Up"), ("pagedown", "PageDown"), ("F5", "F5"),
+                                           ("Enter", "Enter"), ("$", "$")])
 def test_key_names(name, expected):
-    assert key_bytes(name) == expected
+    assert tmux_key(name) == expected
 
 
 def test_unknown_key_name():
-    assert key_bytes("Hyper") is None
+    assert tmux_key("Hyper") is None
 
 
 def test_ctrl_c_during_a_run_still_writes_the_report_of_the_steps_done(tmp_path):

@@ -300,7 +300,7 @@ def _run(steps, stem, manifest, args, sets, prompts, setup, where) -> int:
     from labdeck.labs.terminal import Terminal, TerminalError
 
     console = Console(highlight=False, soft_wrap=True)
-    tmp = Path(tempfile.mkdtemp(prefix="labdeck-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"labdeck-{stem}-"))
     work = tmp / "work"
     work.mkdir()
     cluster = None

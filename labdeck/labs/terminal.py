@@ -221,7 +221,7 @@ class Terminal:
         self.folder = folder
         self.cwd = cwd
         self.token = secrets.token_hex(6)
-        self.sock = folder / "tmux.sock"
+        self.socket = f"labdeck-{self.token}"     # in tmux's own folder: a short path
         self.prompts = list(prompts or []) + list(DEFAULT_PROMPTS)
         self.prompt_mark = re.compile(rf"\x1b\]2;__LD([PC]){self.token}(?:_(\d+))?__\x07")
         self.state_file = folder / "state.sh"
@@ -248,7 +248,7 @@ class Terminal:
     # -- tmux ----------------------------------------------------------------
     def tmux(self, *args: str, check: bool = True, timeout: float = 20) -> str:
         try:
-            p = subprocess.run(["tmux", "-S", str(self.sock), *args], capture_output=True,
+            p = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
                                text=True, env=self.env, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             if check:
