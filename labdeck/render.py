@@ -158,9 +158,27 @@ def deck_page(deck: Deck, env: Environment) -> str:
     total = max((s.display_number for s in deck.slides), default=1)
     prefix = Markup(_no_tags(deck.values.get("slidenumberprefix", "")))
     context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix,
-                    "lang": deck_language(deck)}
+                    "lang": deck_language(deck), "sections": deck_sections(deck)}
     slides_html = Markup("\n".join(_slide_markup_cached(s, prefix, total) for s in deck.slides))
     return env.get_template("deck.html.j2").render(deck=context_deck, slides_html=slides_html, assets="assets")
+
+
+def deck_sections(deck: Deck) -> list[list]:
+    """[first slide number, part number, title] for every chapter title, in slide order:
+    the player shows the part and chapter of the current slide. A title starts at its
+    generated title slide (`name: toc-<anchor>`), else at its chapter's first slide."""
+    named = {}
+    for s in deck.slides:
+        if s.name and s.name not in named:
+            named[s.name] = s.number
+    found = []
+    for part in deck.parts:
+        for ch in part.chapters:
+            for k, title in enumerate(ch.titles):
+                first = named.get(anchor(title)) or (ch.slides[0].number if ch.slides and k == 0 else None)
+                if first:
+                    found.append([first, part.number, title])
+    return sorted(found, key=lambda x: x[0])
 
 
 def _slide_markup_cached(s, prefix: str, total: int) -> str:

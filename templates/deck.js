@@ -81,6 +81,7 @@
     current = i;
     emit('showSlide', info(i));
     slides[i].classList.add('remark-visible');
+    updateChrome(i);
     if (body.classList.contains('remark-presenter-mode')) updatePresenter();
     if (!opts.keepHash) writeHash();
     if (!opts.fromPeer) tellPeers();
@@ -184,10 +185,390 @@
     }
   });
 
+  /* ---- chrome: progress bar, part/chapter label, what screen readers hear ---- */
+  // config.sections: [[first slide number, part number, title], ...] in slide order
+  var sections = config.sections || [];
+  var multiPart = sections.some(function (s) { return s[1] > 1; });
+  var area = doc.querySelector('.remark-slides-area');
+  var progress = null, sectionLabel = null, announcer = null;
+
+  function chromeUI() {
+    if (progress) return;
+    area.setAttribute('role', 'region');
+    area.setAttribute('aria-roledescription', 'slide');
+    area.tabIndex = -1;            // focus lands here when the focused slide goes away
+    progress = doc.createElement('div');
+    progress.className = 'labdeck-progress';
+    progress.setAttribute('aria-hidden', 'true');
+    progress.innerHTML = '<div class="labdeck-progress-bar"></div>';
+    sectionLabel = doc.createElement('div');
+    sectionLabel.className = 'labdeck-section';
+    announcer = doc.createElement('div');
+    announcer.className = 'labdeck-sr-only';
+    announcer.setAttribute('aria-live', 'polite');
+    announcer.setAttribute('aria-atomic', 'true');
+    body.appendChild(progress);
+    body.appendChild(announcer);
+  }
+
+  function sectionOf(i) {
+    var lo = 0, hi = sections.length - 1, found = null;
+    while (lo <= hi) {              // the last section starting at or before slide i + 1
+      var mid = (lo + hi) >> 1;
+      if (sections[mid][0] <= i + 1) { found = sections[mid]; lo = mid + 1; } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  function sectionText(i) {
+    var s = sectionOf(i);
+    if (!s) return '';
+    return (multiPart ? 'Part ' + s[1] + ' \u00b7 ' : '') + s[2];
+  }
+
+  function clean(text) { return text.replace(/\s+/g, ' ').trim(); }
+
+  /* A slide's title: its first heading, else (title slides are bare paragraphs) its first line of text. */
+  function slideTitle(i) {
+    var c = slides[i].querySelector('.remark-slide-content');
+    if (!c) return '';
+    var h = c.querySelector('h1, h2, h3');
+    if (h) return clean(h.textContent);
+    var p = c.querySelector(':scope > p');
+    return p ? clean(p.textContent).slice(0, 120) : '';
+  }
+
+  var announced = false;
+  function updateChrome(i) {
+    chromeUI();
+    progress.firstChild.style.transform = 'scaleX(' + (count() > 1 ? i / (count() - 1) : 1) + ')';
+    var label = sectionText(i);
+    sectionLabel.textContent = label;
+    sectionLabel.hidden = !label;
+    var frame = slides[i].querySelector('.remark-slide');
+    if (frame && sectionLabel.parentNode !== frame) frame.appendChild(sectionLabel);
+    var title = slideTitle(i) || sectionOf(i) && sectionOf(i)[2] || '';
+    var text = 'Slide ' + (i + 1) + ' of ' + count() + (title ? ': ' + title : '');
+    area.setAttribute('aria-label', text);
+    // the first slide is not news: announce changes only
+    if (announced) announcer.textContent = text;
+    announced = true;
+    // focus inside a slide that is now hidden would fall back to <body>
+    var f = doc.activeElement;
+    if (f && f !== area && area.contains(f) && !slides[i].contains(f)) area.focus({ preventScroll: true });
+  }
+
+  /* ---- overview (`o`): a grid of the slides themselves, scaled down ----
+     Only the rows in view hold clones: a 2,653-slide deck is never cloned whole. */
+  var overview = null;           // { root, scroll, spacer, cells: {index: element}, cols, cell, row, selected }
+  var CELL_MIN = 220, GAP = 16, LABEL = 22;
+
+  function overviewOpen() { return !!(overview && !overview.root.hidden); }
+
+  function overviewUI() {
+    if (overview) return overview;
+    var root = doc.createElement('div');
+    root.className = 'labdeck-overview';
+    root.setAttribute('role', 'dialog');
+    root.setAttribute('aria-modal', 'true');
+    root.setAttribute('aria-label', 'Overview of the slides (arrow keys to move, Enter to go, Escape to close)');
+    root.hidden = true;
+    root.innerHTML = '<div class="labdeck-overview-scroll"><div class="labdeck-overview-spacer" role="list"></div></div>';
+    body.appendChild(root);
+    overview = { root: root, scroll: root.firstChild, spacer: root.firstChild.firstChild, cells: {},
+                 cols: 1, cell: CELL_MIN, row: 0, selected: 0 };
+    overview.scroll.addEventListener('scroll', renderOverview, { passive: true });
+    overview.spacer.addEventListener('click', function (e) {
+      var cell = e.target.closest('.labdeck-overview-cell');
+      if (cell) { closeOverview(); show(+cell.dataset.index); }
+    });
+    return overview;
+  }
+
+  function layoutOverview() {
+    var o = overview, w = o.scroll.clientWidth - 2 * GAP;
+    o.cols = Math.max(1, Math.floor((w + GAP) / (CELL_MIN + GAP)));
+    o.cell = Math.floor((w - (o.cols - 1) * GAP) / o.cols);
+    o.row = Math.round(o.cell * H / W) + LABEL + GAP;
+    o.spacer.style.height = (Math.ceil(count() / o.cols) * o.row + GAP) + 'px';
+    for (var k in o.cells) o.cells[k].remove();
+    o.cells = {};
+  }
+
+  function overviewCell(i) {
+    var o = overview, cell = doc.createElement('div');
+    cell.className = 'labdeck-overview-cell';
+    cell.dataset.index = i;
+    cell.setAttribute('role', 'listitem');
+    cell.tabIndex = -1;
+    var title = slideTitle(i);
+    cell.setAttribute('aria-label', 'Slide ' + (i + 1) + (title ? ': ' + title : ''));
+    if (i === current) { cell.classList.add('labdeck-overview-current'); cell.setAttribute('aria-current', 'true'); }
+    cell.style.cssText = 'left:' + (GAP + (i % o.cols) * (o.cell + GAP)) + 'px;top:' +
+      (GAP + Math.floor(i / o.cols) * o.row) + 'px;width:' + o.cell + 'px';
+    var thumb = doc.createElement('div');
+    thumb.className = 'labdeck-overview-thumb';
+    thumb.setAttribute('aria-hidden', 'true');
+    thumb.inert = true;
+    thumb.style.height = Math.round(o.cell * H / W) + 'px';
+    var frame = slides[i].querySelector('.remark-slide').cloneNode(true);
+    var label = frame.querySelector('.labdeck-section');
+    if (label) label.remove();
+    frame.style.transform = 'scale(' + o.cell / W + ')';
+    thumb.appendChild(frame);
+    var caption = doc.createElement('div');
+    caption.className = 'labdeck-overview-number';
+    caption.textContent = (i + 1) + (i === current ? ' \u00b7 current' : '');
+    cell.appendChild(thumb);
+    cell.appendChild(caption);
+    return cell;
+  }
+
+  function renderOverview() {
+    var o = overview;
+    var first = Math.max(0, Math.floor((o.scroll.scrollTop - GAP) / o.row) - 1) * o.cols;
+    var last = Math.min(count() - 1, (Math.ceil((o.scroll.scrollTop + o.scroll.clientHeight) / o.row) + 1) * o.cols - 1);
+    for (var k in o.cells) {
+      if (k < first || k > last) { o.cells[k].remove(); delete o.cells[k]; }
+    }
+    for (var i = first; i <= last; i++) {
+      if (!o.cells[i]) {
+        o.cells[i] = overviewCell(i);
+        o.spacer.appendChild(o.cells[i]);
+      }
+      o.cells[i].classList.toggle('labdeck-overview-selected', i === o.selected);
+    }
+  }
+
+  function selectInOverview(i) {
+    var o = overview;
+    o.selected = Math.min(Math.max(i, 0), count() - 1);
+    var top = GAP + Math.floor(o.selected / o.cols) * o.row, view = o.scroll.clientHeight;
+    if (top < o.scroll.scrollTop) o.scroll.scrollTop = top - GAP;
+    else if (top + o.row > o.scroll.scrollTop + view) o.scroll.scrollTop = top + o.row - view;
+    renderOverview();
+    o.cells[o.selected].focus({ preventScroll: true });
+  }
+
+  function openOverview() {
+    var o = overviewUI();
+    closeSearch(false);
+    toggleHelp(false);
+    o.opener = doc.activeElement;
+    o.root.hidden = false;
+    body.classList.add('labdeck-overview-open');
+    layoutOverview();
+    o.scroll.scrollTop = Math.max(0, GAP + Math.floor(current / o.cols) * o.row - (o.scroll.clientHeight - o.row) / 2);
+    selectInOverview(current);
+  }
+
+  function closeOverview() {
+    if (!overviewOpen()) return;
+    overview.root.hidden = true;
+    body.classList.remove('labdeck-overview-open');
+    for (var k in overview.cells) overview.cells[k].remove();
+    overview.cells = {};
+    area.focus({ preventScroll: true });
+  }
+
+  function overviewKey(e) {
+    var o = overview, rows = Math.max(1, Math.floor(o.scroll.clientHeight / o.row));
+    var moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -o.cols, ArrowDown: o.cols,
+                  PageUp: -rows * o.cols, PageDown: rows * o.cols };
+    if (e.key in moves) selectInOverview(o.selected + moves[e.key]);
+    else if (e.key === 'Home') selectInOverview(0);
+    else if (e.key === 'End') selectInOverview(count() - 1);
+    else if (e.key === 'Enter' || e.key === ' ') { closeOverview(); show(o.selected); }
+    else if (e.key === 'Escape' || e.key === 'o' || e.key === 'O') closeOverview();
+    else if (e.key === 'Tab') { selectInOverview(o.selected); }   // focus stays in the grid
+    else return;
+    e.preventDefault();
+  }
+
+  window.addEventListener('resize', function () {
+    if (overviewOpen()) { layoutOverview(); selectInOverview(overview.selected); }
+  });
+
+  /* ---- search (`/`): every slide's text and notes, case and accents ignored ----
+     The text is read from the DOM once, when search first opens; a keystroke is a
+     substring scan of plain strings (narrowed to the last matches when the query grows). */
+  var search = null;         // { root, input, count, query, hits, raw, origin }
+  var texts = null, notesTexts = null;
+
+  function fold(s) {
+    return s.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/\s+/g, ' ');
+  }
+
+  function visibleText(el) {
+    if (!el.querySelector('style, script')) return el.textContent;
+    var out = '', walk = doc.createTreeWalker(el, NodeFilter.SHOW_TEXT), n;
+    while ((n = walk.nextNode())) if (!n.parentNode.closest('style, script')) out += n.data;
+    return out;
+  }
+
+  function buildIndex() {
+    if (texts) return;
+    texts = new Array(count());
+    notesTexts = new Array(count());
+    for (var i = 0; i < count(); i++) {
+      var c = slides[i].querySelector('.remark-slide-content'), t = c ? visibleText(c) : '';
+      var num = c && c.querySelector('.remark-slide-number');
+      if (num) t = t.slice(0, t.lastIndexOf(num.textContent));
+      texts[i] = fold(t);
+      var tpl = slides[i].querySelector('template.remark-slide-notes');
+      notesTexts[i] = tpl ? fold(tpl.content.textContent) : '';
+    }
+  }
+
+  function searchUI() {
+    if (search) return search;
+    var root = doc.createElement('div');
+    root.className = 'labdeck-search';
+    root.setAttribute('role', 'search');
+    root.hidden = true;
+    root.innerHTML =
+      '<input type="search" aria-label="Search the slides and their notes" placeholder="Search slides and notes" ' +
+      'autocomplete="off" spellcheck="false">' +
+      '<span class="labdeck-search-count" aria-live="polite"></span>' +
+      '<button type="button" data-go="-1" aria-label="Previous match" title="Previous match (Shift+Enter)">\u2191</button>' +
+      '<button type="button" data-go="1" aria-label="Next match" title="Next match (Enter)">\u2193</button>' +
+      '<button type="button" data-go="0" aria-label="Close search" title="Close (Escape)">\u00d7</button>';
+    body.appendChild(root);
+    search = { root: root, input: root.querySelector('input'), count: root.querySelector('.labdeck-search-count'),
+               query: '', hits: [], raw: [], origin: 0 };
+    search.input.addEventListener('input', function () { runSearch(search.input.value); });
+    search.input.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' || e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        nextMatch(e.key === 'ArrowUp' || (e.key === 'Enter' && e.shiftKey) ? -1 : 1);
+      } else if (e.key === 'Escape') closeSearch(true);
+      else return;
+      e.preventDefault();
+      e.stopPropagation();
+    });
+    root.addEventListener('click', function (e) {
+      var b = e.target.closest('button');
+      if (!b) return;
+      if (+b.dataset.go) nextMatch(+b.dataset.go); else closeSearch(true);
+    });
+    return search;
+  }
+
+  function openSearch() {
+    var s = searchUI();
+    closeOverview();
+    buildIndex();
+    s.root.hidden = false;
+    s.origin = current;
+    s.input.focus();
+    s.input.select();
+    if (s.query) highlight(current, s.query);
+  }
+
+  function closeSearch(refocus) {
+    if (!search || search.root.hidden) return;
+    search.root.hidden = true;
+    highlight(current, '');
+    if (refocus) area.focus({ preventScroll: true });
+  }
+
+  function matches(q) {
+    var from = search.query && q.indexOf(search.query) >= 0 ? search.raw : null, out = [];
+    if (from) {
+      for (var j = 0; j < from.length; j++) {
+        var k = from[j];
+        if (texts[k].indexOf(q) >= 0 || notesTexts[k].indexOf(q) >= 0) out.push(k);
+      }
+    } else {
+      for (var i = 0; i < texts.length; i++) {
+        if (texts[i].indexOf(q) >= 0 || notesTexts[i].indexOf(q) >= 0) out.push(i);
+      }
+    }
+    return out;
+  }
+
+  function runSearch(value) {
+    var q = fold(value).trim();
+    if (!q) {
+      search.query = ''; search.raw = []; search.hits = [];
+      search.count.textContent = '';
+      highlight(current, '');
+      return;
+    }
+    var raw = matches(q);
+    // the `--` steps of one slide repeat its text: a match counts once, on the step it appears in
+    var hits = raw.filter(function (k, j) {
+      return !(j && raw[j - 1] === k - 1 && texts[k].lastIndexOf(texts[k - 1], 0) === 0 &&
+               notesTexts[k] === notesTexts[k - 1]);
+    });
+    search.query = q; search.raw = raw; search.hits = hits;
+    if (!hits.length) {
+      search.count.textContent = 'no match';
+      highlight(current, q);
+      return;
+    }
+    var at = 0;                      // the first match at or after where the search started
+    while (at < hits.length && hits[at] < search.origin) at++;
+    goToHit(at % hits.length);
+  }
+
+  function goToHit(n) {
+    var s = search;
+    s.at = n;
+    s.count.textContent = (n + 1) + ' of ' + s.hits.length + (texts[s.hits[n]].indexOf(s.query) < 0 ? ' (in the notes)' : '');
+    show(s.hits[n]);
+    highlight(current, s.query);
+  }
+
+  function nextMatch(dir) {
+    var s = search;
+    if (!s || !s.hits.length) return;
+    var n;
+    if (s.hits[s.at] === current) n = s.at + dir;
+    else {                           // the slide changed since: the next match from here
+      n = 0;
+      while (n < s.hits.length && s.hits[n] <= current) n++;
+      if (dir < 0) n = (s.hits[n - 1] === current ? n - 2 : n - 1);
+    }
+    goToHit((n + s.hits.length) % s.hits.length);
+    s.origin = current;
+  }
+
+  /* Mark the matches on the shown slide (and its notes in presenter view) with the
+     CSS Custom Highlight API: no change to the slide's DOM. */
+  function highlight(i, q) {
+    if (!window.CSS || !CSS.highlights || typeof Highlight === 'undefined') return;
+    if (!q) { CSS.highlights.delete('labdeck-search'); return; }
+    var ranges = [];
+    var roots = [slides[i].querySelector('.remark-slide-content')];
+    if (presenter && body.classList.contains('remark-presenter-mode')) roots.push(presenter.querySelector('.labdeck-notes'));
+    roots.forEach(function (root) {
+      if (!root) return;
+      var folded = '', map = [], walk = doc.createTreeWalker(root, NodeFilter.SHOW_TEXT), n;
+      while ((n = walk.nextNode())) {
+        if (n.parentNode.closest('style, script, .remark-slide-number')) continue;
+        for (var k = 0; k < n.data.length; k++) {
+          var f = fold(n.data[k]);
+          if (f === ' ' && folded.slice(-1) === ' ') continue;
+          for (var m = 0; m < f.length; m++) { folded += f[m]; map.push([n, k]); }
+        }
+      }
+      for (var at = folded.indexOf(q); at >= 0; at = folded.indexOf(q, at + q.length)) {
+        var a = map[at], b = map[at + q.length - 1], r = doc.createRange();
+        r.setStart(a[0], a[1]);
+        r.setEnd(b[0], b[1] + 1);
+        ranges.push(r);
+      }
+    });
+    var h = new Highlight();
+    ranges.forEach(function (r) { h.add(r); });
+    CSS.highlights.set('labdeck-search', h);
+  }
+
   /* ---- overlays: help, blackout, errors (used by live reload) ---- */
   var HELP = [
     ['→ ↓ Space PageDown', 'next slide'], ['← ↑ PageUp', 'previous slide'],
     ['Home / End', 'first / last slide'], ['number + Enter', 'go to slide'],
+    ['o', 'overview of all slides'], ['/', 'search slides and notes (Enter: next match)'],
     ['p', 'presenter view'], ['c', 'clone window'], ['f', 'fullscreen'],
     ['b', 'blackout'], ['t', 'restart the timer'], ['? or h', 'this help'], ['Esc', 'close']
   ];
@@ -236,6 +617,8 @@
     var t = e.target;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
     var k = e.key, handled = true;
+    if (overviewOpen()) { overviewKey(e); return; }
+    if (t && t.tagName === 'BUTTON' && (k === ' ' || k === 'Enter')) return;   // the button's own action
     if (/^[0-9]$/.test(k)) { typed += k; e.preventDefault(); return; }
     if (k === 'Enter' && typed) { var n = parseInt(typed, 10); typed = ''; api.gotoSlide(n); e.preventDefault(); return; }
     typed = '';
@@ -248,6 +631,8 @@
         api.gotoPreviousSlide(); break;
       case 'Home': api.gotoFirstSlide(); break;
       case 'End': api.gotoLastSlide(); break;
+      case 'o': case 'O': openOverview(); break;
+      case '/': openSearch(); break;
       case 'p': case 'P': togglePresenter(); break;
       case 'c': case 'C': openClone(); break;
       case 'f': case 'F': toggleFullscreen(); break;
@@ -255,7 +640,7 @@
       case 't': case 'T': if (timerStart) restartTimer(); break;
       case '?': case 'h': case 'H': toggleHelp(); break;
       case 'Escape':
-        toggleHelp(false); body.classList.remove('labdeck-blackout');
+        toggleHelp(false); closeSearch(false); body.classList.remove('labdeck-blackout');
         handled = false; break;
       default: handled = false;
     }
@@ -273,6 +658,18 @@
     if (Math.abs(dx) > 50 && Math.abs(dx) > Math.abs(dy)) {
       if (dx < 0) api.gotoNextSlide(); else api.gotoPreviousSlide();
     }
+  }, { passive: true });
+
+  /* Mouse wheel pages as in remark (down: next, up: previous), one turn per
+     WHEEL_PAUSE ms: a trackpad or a free-spinning wheel sends dozens of events. */
+  var WHEEL_PAUSE = 350, wheelTurned = 0;
+  doc.addEventListener('wheel', function (e) {
+    if (e.ctrlKey || !e.deltaY || overviewOpen()) return;
+    if (e.target.closest && e.target.closest('.labdeck-notes, .labdeck-help, .labdeck-search, #labdeck-overlay')) return;
+    var now = Date.now();
+    if (now - wheelTurned < WHEEL_PAUSE) return;
+    wheelTurned = now;
+    if (e.deltaY > 0) api.gotoNextSlide(); else api.gotoPreviousSlide();
   }, { passive: true });
 
   // `#name` links inside slides and typed URLs both arrive here
@@ -314,6 +711,9 @@
     isPresenterMode: function () { return body.classList.contains('remark-presenter-mode'); },
     toggleHelp: function () { toggleHelp(); },
     toggleBlackout: function () { body.classList.toggle('labdeck-blackout'); },
+    toggleOverview: function () { if (overviewOpen()) closeOverview(); else openOverview(); },
+    isOverviewOpen: overviewOpen,
+    search: function (text) { openSearch(); search.input.value = text; runSearch(text); return search.hits.slice(); },
     toggleFullscreen: toggleFullscreen,
     loadImages: loadImages,
     openClone: openClone,
