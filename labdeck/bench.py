@@ -8,7 +8,9 @@ fresh process, and prints:
 - peak RSS of the build process;
 - kube-selfpaced's first slide visible in Chromium (first contentful paint, ms);
 - with --check: time to check every slide of kube-selfpaced in Chromium;
-- with --watch: one-line edit of a kube-selfpaced chapter → rebuilt deck, and → reloaded page.
+- with --watch: one-line edit of a kube-selfpaced chapter → rebuilt deck, and → reloaded page;
+- the reference, same machine, same run: container.training's markmaker.py on
+  every manifest (each in a fresh process), and our cold builds as ratios of it.
 Numbers, not assertions: tests never time anything.
 """
 from __future__ import annotations
@@ -25,7 +27,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "container.training" / "slides"
+# ../shared from the repository root (../../shared from a clone under wt/)
+DEFAULT_CORPUS = next((p for p in (REPO.parent / "shared/corpus/container.training/slides",
+                                   REPO.parent.parent / "shared/corpus/container.training/slides") if p.is_dir()),
+                      REPO.parent / "shared/corpus/container.training/slides")
+MARKMAKER = "reference/markmaker.py"        # next to the corpus's slides/ folder
 
 
 def run_build(manifests: list[Path], out: Path, cache: Path) -> tuple[float, int, int]:
@@ -38,6 +44,40 @@ def run_build(manifests: list[Path], out: Path, cache: Path) -> tuple[float, int
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     return seconds, usage.ru_maxrss, proc.returncode
+
+
+def markmaker_workspace(corpus: Path, tmp: Path) -> Path | None:
+    """A folder where markmaker can run as in container.training (it reads
+    workshop.html and interstitials.txt from its working folder, includes from
+    `..`, and writes fragments/ there): links to the corpus, never the corpus itself."""
+    reference = corpus.parent / "reference"
+    if not (reference / "markmaker.py").is_file() or not (reference / "workshop.html").is_file():
+        return None
+    base = tmp / "markmaker"
+    work = base / corpus.name
+    work.mkdir(parents=True)
+    for entry in corpus.parent.iterdir():
+        if entry.name not in (corpus.name, "reference"):
+            (base / entry.name).symlink_to(entry)
+    for entry in corpus.iterdir():
+        (work / entry.name).symlink_to(entry)
+    (work / "workshop.html").symlink_to(reference / "workshop.html")
+    return work
+
+
+def run_markmaker(work: Path, manifests: list[Path], markmaker: Path) -> tuple[float, int]:
+    """markmaker.py on every manifest, one fresh process each (as its Makefile
+    does): (total seconds, how many failed)."""
+    env = dict(os.environ, LOG_LEVEL="ERROR")
+    total, failed = 0.0, 0
+    for manifest in manifests:
+        with open(work / f"{manifest.name}.html", "wb") as out:
+            started = time.perf_counter()
+            proc = subprocess.run([sys.executable, str(markmaker), manifest.name], cwd=work, env=env,
+                                  stdout=out, stderr=subprocess.DEVNULL)
+            total += time.perf_counter() - started
+        failed += proc.returncode != 0
+    return total, failed
 
 
 def first_slide_ms(html: Path, browser_path: str | None = None) -> float:
@@ -136,10 +176,18 @@ def main(argv: list[str] | None = None) -> int:
         if rc != 0:
             print(f"bench: error: the build failed (exit {rc})", file=sys.stderr)
             return 1
+        cold_full = seconds
         print(f"cold build, nothing cached (mermaid diagrams rendered in Chromium): {seconds:.2f} s, "
               f"peak RSS {rss / 1024:.0f} MB (Chromium and its driver included)")
-        colds, rsss = [], []
+        # markmaker runs between our cold builds: both see the same load on the machine.
+        markmaker = args.corpus.parent / MARKMAKER
+        work = markmaker_workspace(args.corpus, tmp)
+        colds, rsss, marks = [], [], []
         for i in range(args.runs):
+            if work is not None:
+                seconds, failed = run_markmaker(work, manifests, markmaker)
+                if not failed:
+                    marks.append(seconds)
             cache = tmp / f"cache{i}"
             cache.mkdir()
             if (diagrams / "mermaid").is_dir():
@@ -149,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
             rsss.append(rss)
         print(f"cold build, empty cache (diagram SVGs kept): {statistics.median(colds):.2f} s "
               f"(median of {args.runs}: {', '.join(f'{c:.2f}' for c in colds)})")
+        if marks:
+            mark = statistics.median(marks)
+            print(f"markmaker.py, same manifests, one process each: {mark:.2f} s "
+                  f"(median of {len(marks)}: {', '.join(f'{c:.2f}' for c in marks)})")
+            print(f"ratio to markmaker: cold build with diagrams drawn {cold_full / mark:.2f}x (goal ≤ 1.0x), "
+                  f"without (SVGs kept) {statistics.median(colds) / mark:.2f}x (goal ≤ 0.5x)")
+        else:
+            print(f"markmaker.py: not measured ({markmaker} absent or failing)")
         warms = []
         for _ in range(5):
             seconds, rss, _ = run_build(manifests, tmp / f"out{args.runs}", tmp / f"cache{args.runs - 1}")
@@ -175,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 numbers = measure_watch(copy / args.corpus.name, tmp, diagrams, args.browser)
                 for k, v in numbers.items():
                     print(f"watch: {k}: {v}")
-        print("reference (issue #3): markmaker.py 2.4 s for these 8 manifests, then remark 0.8-2.9 s "
+        print("reference (issue #3): after markmaker, remark takes 0.8-2.9 s "
               "in the browser at every page load (kube-selfpaced: 2.9 s to its first slide)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
