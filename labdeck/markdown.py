@@ -20,6 +20,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
+from .fences import use_marked_fences
 from .memo import remember
 from .remark import ContentClass
 
@@ -148,6 +149,7 @@ def _image(self, tokens, idx, options, env):
 
 def make_markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable(["table", "strikethrough"])
+    use_marked_fences(md)       # remark's converter: an unclosed fence is text, not code
     md.add_render_rule("fence", _fence)
     md.add_render_rule("code_block", _code_block)
     md.add_render_rule("code_inline", _code_inline)

@@ -35,6 +35,9 @@ class LabStep:
 class LabBlock:
     pos: Position
     steps: list[LabStep] = field(default_factory=list)
+    # what makes its script unguessable (an unclosed fence...): errors for the
+    # labs commands, not for the deck build (remark still shows the slide)
+    errors: list = field(default_factory=list)
 
 
 @dataclass

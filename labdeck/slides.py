@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import remark
-from .diagnostics import BuildError, Diagnostics
+from .diagnostics import Diagnostics
 from .memo import remember
 from .model import Chapter, LabBlock, Part, Position, Slide
 from .source import ChapterSource, titles_of, Interstitials, anchor, title_slides_markdown, toc_markdown
@@ -47,26 +47,42 @@ def split_classes(value: str) -> list[str]:
 
 
 def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
-    """A fence left open swallows the rest of the deck in remark: an error for us."""
+    """Fences remark's converter reads otherwise than authors meant: warnings
+    saying what remark shows (fences.py renders them the same way)."""
     if chapter.text in _fences_ok:
         return
-    open_fence = None
-    for n, line in enumerate(chapter.text.split("\n")):
+    lines = chapter.text.split("\n")
+    runs = []                   # (line index, fence, what follows it on the line)
+    for n, line in enumerate(lines):
         m = _FENCE_OPEN.match(line)
-        if not m:
+        if m:
+            runs.append((n, m.group(1), line[m.end(1):].strip()))
+    found = False
+    k = 0
+    while k < len(runs):
+        n, fence, info = runs[k]
+        if len(info) > len(fence) and info.endswith(fence):
+            k += 1                      # ```open url``` on one line: a lab directive, not a fence
             continue
-        fence = m.group(1)
-        body = line[m.start(1):].strip()
-        if open_fence is None and len(body) > 2 * len(fence) and body.endswith(fence):
-            continue                    # ```open url``` on one line: a lab directive, not a fence
-        if open_fence is None:
-            open_fence = (fence, n)
-        elif fence[0] == open_fence[0][0] and len(fence) >= len(open_fence[0]) and not body[len(fence):].strip():
-            open_fence = None
-    if open_fence is not None:
-        path, line = chapter.position(_line_offset(chapter.text, open_fence[1]))
-        raise BuildError(path, line, f"unclosed code fence {open_fence[0]} opened here")
-    remember(_fences_ok, chapter.text, True, 2_000)
+        closers = [(i, f) for i, (_, f, rest) in enumerate(runs[k + 1:], k + 1) if f[0] == fence[0] and not rest]
+        closed = next((i for i, f in closers if len(f) >= len(fence)), None)
+        if closed is None:
+            found = True
+            # marked backtracks: ```` becomes ``` (the extra backticks join the language) closed by ```
+            shorter = next(((i, f) for i, f in closers if len(f) < len(fence)), None)
+            path, line = chapter.position(_line_offset(chapter.text, n))
+            if shorter is not None:
+                closed = shorter[0]
+                end_line = chapter.position(_line_offset(chapter.text, runs[closed][0]))[1]
+                diags.warning(path, line, f"code fence {fence} closed by {shorter[1]} on line {end_line}: "
+                                          f"remark ends the code block there")
+            else:
+                diags.warning(path, line, f"unclosed code fence {fence} opened here: remark shows its lines as text")
+                k += 1
+                continue
+        k = closed + 1
+    if not found:
+        remember(_fences_ok, chapter.text, True, 2_000)
 
 
 _fences_ok: dict[str, bool] = {}      # chapter texts already checked (shared chapters, rebuilds)
@@ -104,7 +120,7 @@ def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnost
     for p in parsed:
         for offset, opener in p.unclosed:
             path, line = ch.position(offset)
-            raise BuildError(path, line, f"unclosed {opener} opened here")
+            diags.warning(path, line, f"unclosed {opener} opened here: remark shows it as text")
         path, line = ch.position(_first_text_offset(text, p.start))
         pieces.append(Piece(p, ch, model, text, Position(path, line)))
     return pieces
@@ -315,7 +331,12 @@ def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock
                 key = (inner, path, line)
                 if key not in _lab_cache:       # decks sharing a chapter share its lab blocks
                     found = Diagnostics()
-                    remember(_lab_cache, key, (parse_lab_block(inner, Position(path, line), found), found))
+                    block = parse_lab_block(inner, Position(path, line), found)
+                    # errors (an unclosed fence...) stop the labs commands, not the deck:
+                    # the fence check reports them for the deck build, as remark shows them
+                    block.errors = found.errors
+                    found.items = found.warnings
+                    remember(_lab_cache, key, (block, found))
                 block, found = _lab_cache[key]
                 diags.extend(found)
                 blocks.append(block)

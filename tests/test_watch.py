@@ -242,11 +242,11 @@ def test_a_broken_chapter_shows_the_overlay_and_the_fix_clears_it(browser, decks
     try:
         chapter = decks / "k8s-services" / "dns.md"
         good = chapter.read_text()
-        chapter.write_text(good + "\n```bash\nan unclosed fence\n")
+        chapter.write_text(good + "\n---\n\n@@INCLUDE[absent-file.md]\n")      # no deck without it
         overlay = page.locator("#labdeck-overlay")
         overlay.wait_for(state="visible", timeout=WAIT * 1000)
         text = overlay.inner_text()
-        assert "k8s-services/dns.md:" in text and ": error: " in text and "fence" in text
+        assert "k8s-services/dns.md:" in text and ": error: " in text and "absent-file.md" in text
         assert page.evaluate("window.__notReloaded") is True      # the last good deck stays shown
         assert "livereload" not in (tmp_path / "dist" / "k8s-services.html").read_text()
         chapter.write_text(good)
@@ -259,7 +259,7 @@ def test_a_page_opened_while_the_build_is_broken_shows_the_overlay(browser, deck
     r = running("k8s-services.yml", serve=True)
     r.wait_build(1)
     chapter = decks / "k8s-services" / "dns.md"
-    chapter.write_text(chapter.read_text() + "\n```bash\nan unclosed fence\n")
+    chapter.write_text(chapter.read_text() + "\n---\n\n@@INCLUDE[absent-file.md]\n")
     assert not r.wait_build(2)["ok"]
     context, page = open_deck(browser, r.server, "k8s-services.html", "")
     try:

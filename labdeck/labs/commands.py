@@ -34,6 +34,9 @@ def _load(manifest: Path, source: str | None, exclude: list[str] | None):
     from labdeck.build import load_deck
     # Labs read the deck model only: no HTML to render.
     deck, diags = load_deck(manifest, Path(source) if source else None, exclude or None, render_html=False)
+    # A lab block the deck shows but no script can be made of (an unclosed fence): an error here.
+    for e in (e for s in deck.slides for b in s.labs for e in b.errors):
+        diags.error(e.path, e.line, e.message)
     diags.print(roots=[deck.root])
     if diags.errors:
         raise SystemExit(1)
