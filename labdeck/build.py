@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .cache import Cache
 from .diagnostics import BuildError, Diagnostics
-from .write import copy_atomic, write_atomic
+from .write import copy_output, output_lock, write_output
 
 if TYPE_CHECKING:
     from .model import Deck
@@ -123,7 +123,13 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
           strict: bool = False, make_zip: bool = False, quiet: bool = False, cache_dir: Path | None = None,
           browser: str | None = None, force: bool = False) -> BuildResult:
     """Build decks into `out`. A deck that fails leaves its previous output untouched;
-    a deck whose inputs did not change since its last build is not rebuilt (unless `force`)."""
+    a deck whose inputs did not change since its last build is not rebuilt (unless `force`).
+    One build at a time writes into `out` (a lock): stamps then describe what is on disk."""
+    with output_lock(out):
+        return _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force)
+
+
+def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force) -> BuildResult:
     result = BuildResult()
     deck_stamps = []
     cache = Cache(cache_dir)
@@ -144,7 +150,7 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
             todo.append(manifest)
     if not todo:
         if make_zip:        # nothing to rebuild, but the zip was asked for (maybe for the first time)
-            write_atomic(out / "slides.zip", zip_folder(out))
+            write_output(out, "slides.zip", zip_folder(out))
         return result
     summaries = _read_summaries(out)
 
@@ -164,18 +170,28 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
             result.diagnostics.extend(_one(e))
             result.failed.append(manifest)
             continue
+        except Exception as e:           # a bug of ours: one line, and the other decks go on
+            result.diagnostics.extend(_one(_unexpected(manifest, e)))
+            result.failed.append(manifest)
+            continue
         parsed.append((manifest, deck, diags, pending, time.perf_counter() - started))
     started = time.perf_counter()
-    queue.finish()
+    try:
+        queue.finish()
+    except Exception as e:
+        for manifest, *_ in parsed:
+            result.diagnostics.extend(_one(_unexpected(manifest, e)))
+            result.failed.append(manifest)
+        parsed = []
     shared = (time.perf_counter() - started) / max(1, len(parsed))   # shown evenly in the summary lines
     loaded = []
     for manifest, deck, diags, pending, seconds in parsed:
         started = time.perf_counter()
         try:
             render_deck(deck, pending, diags, sources)
-        except BuildError as e:
+        except (BuildError, Exception) as e:
             result.diagnostics.extend(diags)      # the warnings found before the error still count
-            result.diagnostics.extend(_one(e))
+            result.diagnostics.extend(_one(e if isinstance(e, BuildError) else _unexpected(manifest, e)))
             result.failed.append(manifest)
             continue
         result.diagnostics.extend(diags)
@@ -186,34 +202,58 @@ def build(manifests: list[Path], out: Path, source_root: Path | None = None, exc
     _render_diagrams([d for _, d, _ in loaded], cache, browser, result.diagnostics)
     for manifest, deck, load_seconds in loaded:
         started = time.perf_counter() - load_seconds
-        page = render.deck_page(deck, env)
-        for rel, src in sorted(deck.assets.items()):
-            copy_atomic(src, out / rel)
-        write_atomic(out / deck.html_name, page)
+        try:
+            page = render.deck_page(deck, env)
+            for rel, src in sorted(deck.assets.items()):
+                copy_output(out, rel, src)
+            write_output(out, deck.html_name, page)
+        except BuildError as e:
+            result.diagnostics.extend(_one(e))
+            result.failed.append(manifest)
+            continue
+        except OSError as e:               # a full disk, a file in the way: name the output file
+            result.diagnostics.error(e.filename or display_path(out), None, f"cannot write: {e.strerror or e}")
+            result.failed.append(manifest)
+            continue
+        except Exception as e:
+            result.diagnostics.extend(_one(_unexpected(manifest, e)))
+            result.failed.append(manifest)
+            continue
         result.written.append(out / deck.html_name)
         result.decks[deck.stem] = deck
         summary = render.deck_summary(deck, display_path(deck.manifest))
         summaries[deck.stem] = summary
         seconds = time.perf_counter() - started
-        line = f"{deck.stem}: {len(deck.slides)} slides, %s → {display_path(out / deck.html_name)}"
+        line = f"{deck.stem}: {len(deck.slides)} slides, {{}} → {display_path(out / deck.html_name)}"
         if not quiet:
-            print(line % f"{seconds:.2f}s")
-        line = line % "unchanged"
+            print(line.replace("{}", f"{seconds:.2f}s", 1))
+        line = line.replace("{}", "unchanged", 1)
         outputs = [out / deck.html_name] + [out / rel for rel in deck.assets]
         deck_stamps.append((manifest, deck, outputs, line))
     if result.decks:
         write_assets(out, env)
         _write_summaries(out, summaries, render.build_json(summaries))
         for rel, page in render.index_pages(summaries, env, result.diagnostics).items():
-            write_atomic(out / rel, page)
+            write_output(out, rel, page)
         if make_zip:
-            write_atomic(out / "slides.zip", zip_folder(out))
-        cache.save()
-        for manifest, deck, outputs, line in deck_stamps:
-            assets = [out / "assets" / n for n in ("deck.css", "deck.js", "pygments.css")]
-            cache.write_stamp(manifest, out, options, deck.dependencies | set(deck.assets.values()),
-                              outputs + assets, line, deck.html_name, deck.assets, deck.absent_inputs)
+            write_output(out, "slides.zip", zip_folder(out))
+        try:
+            cache.save()
+            for manifest, deck, outputs, line in deck_stamps:
+                assets = [out / "assets" / n for n in ("deck.css", "deck.js", "pygments.css")]
+                cache.write_stamp(manifest, out, options, deck.dependencies | set(deck.assets.values()),
+                                  outputs + assets, line, deck.html_name, deck.assets, deck.absent_inputs)
+        except OSError as e:     # the output is written: a cache we cannot keep only costs speed
+            result.diagnostics.warning(display_path(cache.folder), None,
+                                       f"cannot write the build cache ({e.strerror or e}): going on without it")
     return result
+
+
+def _unexpected(manifest: Path, e: Exception) -> BuildError:
+    """An error we did not foresee: still one line naming the deck, never a traceback."""
+    if isinstance(e, RecursionError):
+        return BuildError(display_path(Path(manifest)), None, "input nested too deeply to build")
+    return BuildError(display_path(Path(manifest)), None, f"internal error: {type(e).__name__}: {e}")
 
 
 def _render_diagrams(decks: list[Deck], cache: Cache, browser: str | None, diags: Diagnostics) -> None:
@@ -226,10 +266,9 @@ def _render_diagrams(decks: list[Deck], cache: Cache, browser: str | None, diags
 
 def write_assets(out: Path, env) -> None:
     from . import render
-    assets = out / "assets"
     for name in ("deck.css", "deck.js"):
-        write_atomic(assets / name, (render.TEMPLATES / name).read_text(encoding="utf-8"))
-    write_atomic(assets / "pygments.css", render.pygments_css())
+        write_output(out, f"assets/{name}", (render.TEMPLATES / name).read_text(encoding="utf-8"))
+    write_output(out, "assets/pygments.css", render.pygments_css())
 
 
 def zip_folder(out: Path) -> bytes:
@@ -262,7 +301,7 @@ def _read_summaries(out: Path) -> dict:
 
 def _write_summaries(out: Path, summaries: dict, text: str) -> None:
     path = out / "build.json"
-    write_atomic(path, text)
+    write_output(out, "build.json", text)
     st = path.stat()
     _written_summaries[str(path)] = ((st.st_mtime_ns, st.st_size), dict(summaries))
 

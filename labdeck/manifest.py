@@ -23,6 +23,13 @@ KNOWN_KEYS = {
 }
 
 
+# Keys whose value is one string (numbers are read as their text).
+STRING_KEYS = ("title", "chat", "gitrepo", "gitbranch", "slides", "zip", "html", "slidenumberprefix",
+               "kind-config", "lang")
+MAX_NODES = 20_000      # YAML nodes after alias expansion: a real manifest has a few hundred
+MAX_DEPTH = 50          # nesting levels of YAML (content parts are 2 or 3 deep)
+
+
 @dataclass
 class ContentItem:
     """A `content` entry: a chapter path, an inline fragment, or a nested list (a part)."""
@@ -91,6 +98,8 @@ def load_manifest(path: Path, diags: Diagnostics, extra_exclude: list[str] | Non
         raise BuildError(rel, raw.count(b"\n", 0, e.start) + 1, f"not UTF-8 text (byte 0x{raw[e.start]:02x})") from None
     try:
         node = yaml.compose(text, Loader=_Loader)
+        if node is not None:
+            _check_graph(node, rel)
         values = yaml.SafeLoader("").construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
@@ -98,10 +107,14 @@ def load_manifest(path: Path, diags: Diagnostics, extra_exclude: list[str] | Non
         raise BuildError(rel, line, f"invalid YAML: {e.problem or e.context}") from None
     except yaml.YAMLError as e:
         raise BuildError(rel, None, f"invalid YAML: {e}") from None
+    except RecursionError:
+        raise BuildError(rel, None, f"invalid YAML: nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(values, dict) or not isinstance(node, yaml.MappingNode):
         raise BuildError(rel, 1, "a manifest must be a YAML mapping (title:, content:, ...)")
     content_node = None
     for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            raise BuildError(rel, key.start_mark.line + 1, "a manifest key must be a plain name")
         if key.value not in KNOWN_KEYS:
             diags.warning(rel, key.start_mark.line + 1, f"unknown manifest key '{key.value}'")
         if key.value == "content":
@@ -117,17 +130,60 @@ def load_manifest(path: Path, diags: Diagnostics, extra_exclude: list[str] | Non
     if not isinstance(exclude, list) or not all(isinstance(c, str) for c in exclude):
         raise BuildError(rel, _key_line(node, "exclude"), "'exclude' must be a list of slide classes")
     exclude = [str(c) for c in exclude] + list(extra_exclude or [])
-    for key in ("title", "chat", "gitrepo", "slides", "slidenumberprefix"):
-        if values.get(key) is not None and not isinstance(values[key], (str, int, float)):
-            raise BuildError(rel, _key_line(node, key), f"'{key}' must be a string")
+    for key in STRING_KEYS:
+        value = values.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+            kind = {bool: "a boolean", list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+            raise BuildError(rel, _key_line(node, key), f"'{key}' must be a string, not {kind} (quote the value)")
     values = {k: ("" if v is None else v) for k, v in values.items()}
-    for key in ("title", "chat", "gitrepo", "slides", "slidenumberprefix"):
-        values[key] = str(values.get(key, ""))
+    for key in STRING_KEYS:
+        if key in values or key in ("title", "chat", "gitrepo", "slides", "slidenumberprefix"):
+            values[key] = str(values.get(key, ""))
     if "zip" not in values:
         slides = values["slides"]
         values["zip"] = slides + ("slides.zip" if slides.endswith("/") or not slides else "/slides.zip")
     values.setdefault("html", path.stem + ".html")
     return Manifest(path, rel, values, content, exclude)
+
+
+def _check_graph(root: yaml.Node, rel: str) -> None:
+    """Refuse YAML that would expand without end: an alias inside its own anchor,
+    aliases multiplying into more than MAX_NODES nodes (an "alias bomb"), nesting
+    deeper than MAX_DEPTH. Walks the graph with its own stack (no recursion)."""
+    count = 0
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, object]] = []
+
+    def children(node):
+        if isinstance(node, yaml.MappingNode):
+            return iter([n for pair in node.value for n in pair])
+        if isinstance(node, yaml.SequenceNode):
+            return iter(node.value)
+        return iter(())
+
+    def enter(node, parent):
+        nonlocal count
+        if id(node) in on_path:
+            line = (parent or node).start_mark.line + 1
+            raise BuildError(rel, line, "recursive YAML alias: a node contains itself")
+        count += 1
+        if count > MAX_NODES:
+            raise BuildError(rel, node.start_mark.line + 1,
+                             f"YAML aliases expand to more than {MAX_NODES:,} nodes: refused")
+        if len(stack) >= MAX_DEPTH:
+            raise BuildError(rel, node.start_mark.line + 1, f"YAML nested more than {MAX_DEPTH} levels deep")
+        on_path.add(id(node))
+        stack.append((node, children(node)))
+
+    enter(root, None)
+    while stack:
+        node, it = stack[-1]
+        child = next(it, None)
+        if child is None:
+            stack.pop()
+            on_path.discard(id(node))
+        else:
+            enter(child, node)
 
 
 def _key_line(node: yaml.MappingNode, key: str) -> int:

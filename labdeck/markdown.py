@@ -178,6 +178,19 @@ def render_markdown(text: str, inside: bool, references: dict) -> str:
     return out
 
 
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: a worker ends when its build does (even killed with SIGKILL)."""
+    import ctypes
+    import os
+    import signal
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:              # the parent died before the call above
+        os._exit(1)
+
+
 def _render_job(job: tuple[str, bool, dict]) -> str:
     return render_markdown(*job)
 
@@ -218,11 +231,12 @@ class RenderQueue:
     def _send(self) -> None:
         if self.pool is None:
             import multiprocessing
+            import os
             # Load the Pygments lexers once here: forked workers inherit them
             # instead of each importing them again.
             for lang in {m.group(1) for text, _, _ in self.buffer.values() for m in _FENCE_LANG.finditer(text)}:
                 _lexer(lang)
-            self.pool = multiprocessing.get_context("fork").Pool(self.workers)
+            self.pool = multiprocessing.get_context("fork").Pool(self.workers, _die_with_parent, (os.getpid(),))
         keys = list(self.buffer)
         jobs = [self.buffer[k] for k in keys]
         self.running.append((keys, self.pool.map_async(_render_job, jobs, chunksize=max(1, len(jobs) // (4 * self.workers)))))

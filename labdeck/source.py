@@ -150,10 +150,14 @@ def _expand_uncached(chapter: ChapterSource, values: dict, root: Path, sources: 
     origins: list[tuple[str, int]] = []
     for n, line in enumerate(text.split("\n")):
         where = (chapter.source, chapter.first_line + n)
+        links = {}
         for m in _LINK.finditer(line):
             target = _resolve(base, m.group(1), where, "@@LINK")
-            chapter.linked["files/" + m.group(1)] = target
-        line = _LINK.sub(lambda m: f"[{m.group(1)}](files/{m.group(1)})", line)
+            # the copy's name is the file's normalised place under the base: never a `..` out of files/
+            links[m.group(1)] = "files/" + Path(os.path.relpath(_real(target), base)).as_posix()
+            chapter.linked[links[m.group(1)]] = target
+        if links:
+            line = _LINK.sub(lambda m: f"[{m.group(1)}]({links[m.group(1)]})", line)
         m = _INCLUDE.search(line)
         if m is None:
             out.append(line)

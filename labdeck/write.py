@@ -1,8 +1,42 @@
-"""Put built files in place: each file written whole, then renamed over the old one."""
+"""Put built files in place: each file written whole, then renamed over the old one.
+
+Every file a build puts in its output folder goes through `write_output` or
+`copy_output`: they refuse a destination outside that folder (a `..` in a
+name, a symlink leading out), so no input can make a build write elsewhere.
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from .diagnostics import BuildError
+
+
+def output_path(out: Path, rel: str) -> Path:
+    """`out / rel`, refused (BuildError) unless it stays inside `out`, symlinks resolved."""
+    root = os.path.realpath(out)
+    target = os.path.realpath(os.path.join(root, rel))
+    if target == root or os.path.commonpath([root, target]) != root:
+        raise BuildError(str(rel), None, f"refusing to write outside the output folder {out}")
+    return Path(out) / rel
+
+
+def write_output(out: Path, rel: str, data: str | bytes) -> bool:
+    """Write `rel` inside the output folder `out` (see write_atomic)."""
+    return write_atomic(output_path(out, rel), data)
+
+
+def copy_output(out: Path, rel: str, source: Path) -> bool:
+    """Copy `source` to `rel` inside the output folder `out` (see copy_atomic)."""
+    return copy_atomic(source, output_path(out, rel))
+
+
+class WriteError(OSError):
+    """A file that could not be written: names the file we were writing, not a source."""
+
+
+def _failed(path: Path, e: OSError) -> WriteError:
+    return WriteError(e.errno, e.strerror or str(e), str(path))
 
 
 def write_atomic(path: Path, data: str | bytes) -> bool:
@@ -14,15 +48,21 @@ def write_atomic(path: Path, data: str | bytes) -> bool:
     except OSError:
         pass
     import tempfile     # here, not at import time: a warm build writes nothing
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(raw)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise _failed(path, e) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
     return True
 
@@ -37,13 +77,47 @@ def copy_atomic(source: Path, path: Path) -> bool:
         pass
     import shutil
     import tempfile
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         shutil.copy2(source, tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        if e.filename == str(source) and e.errno in (2, 13, 21):   # unreadable source: say so
+            raise
+        raise _failed(path, e) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
     return True
+
+
+class output_lock:
+    """Holds `out/.labdeck-lock` for a build's duration: two builds into one folder
+    take turns (the second says so and waits), so neither stamps the other's files."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self.fd = None
+
+    def __enter__(self):
+        import fcntl
+        import sys
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.out / ".labdeck-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{self.out}: note: another labdeck build is writing into this folder; waiting for it",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)          # closing releases the lock
+        self.fd = None

@@ -272,3 +272,184 @@ def test_interstitials_appearing_rebuild_an_unchanged_deck(project):
     assert proc.returncode == 0, proc.stderr
     assert "unchanged" not in proc.stdout
     assert 'class="remark-slide-content pic"' in (project.out / "deck.html").read_text()
+
+
+# ---- hostile manifests (issue 11) -------------------------------------------------
+
+@pytest.mark.parametrize("key,value,kind", [("zip", "[a]", "list"), ("html", "{a: 1}", "mapping"),
+                                            ("zip", "yes", "boolean"), ("html", "2024-01-01", "date"),
+                                            ("title", "[x, y]", "list"), ("slides", "no", "boolean")])
+def test_manifest_value_of_the_wrong_type_is_located(project, key, value, kind):
+    before = project.build_good()
+    project.write({"deck.yml": f"title: Sturdy deck\n{key}: {value}\ncontent:\n- a.md\n- b.md\n"
+                   .replace("title: Sturdy deck\ntitle:", "title:")})
+    line = 1 if key == "title" else 2
+    assert_fails(project, before, "deck.yml", line, f"'{key}' must be a string, not (a )?{kind}")
+
+
+def test_a_number_as_manifest_value_is_its_text(project):
+    project.write({"deck.yml": "title: 2026\nzip: 5\nhtml: 7\ncontent:\n- a.md\n- b.md\n",
+                   "a.md": GOOD_A + "\n[zip](@@ZIP@@) [html](@@HTML@@)\n"})
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+    page = (project.out / "deck.html").read_text()
+    assert 'href="5"' in page and 'href="7"' in page
+
+
+def test_a_recursive_yaml_alias_is_refused_at_its_line(project):
+    before = project.build_good()
+    project.write({"deck.yml": "title: Sturdy deck\ncontent: &c\n- a.md\n- *c\n"})
+    assert_fails(project, before, "deck.yml", 2, "recursive YAML alias")
+
+
+def test_an_exploding_yaml_alias_is_refused_quickly(project):
+    before = project.build_good()
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for k, name in enumerate("bcdefghij"):
+        prev = levels[-1].split("&")[1][0]
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    project.write({"deck.yml": "title: Sturdy deck\n" + "\n".join(levels) + "\ncontent:\n- a.md\n- b.md\n"})
+    assert_fails(project, before, "deck.yml", None, "aliases expand to more than")
+
+
+@pytest.mark.parametrize("depth", [200, 3000])
+def test_deeply_nested_content_lists_are_refused(project, depth):
+    before = project.build_good()
+    project.write({"deck.yml": "title: Sturdy deck\ncontent: " + "[" * depth + "a.md" + "]" * depth + "\n"})
+    assert_fails(project, before, "deck.yml", 2, "nested more than|nesting depth")
+
+
+def test_a_percent_sign_in_names_writes_every_file(project, tmp_path):
+    project.write({"50%s.yml": GOOD_MANIFEST})
+    env = dict(os.environ, LABDECK_CACHE=str(project.cache))
+    out = tmp_path / "out%d"
+    proc = subprocess.run([sys.executable, str(BUILD), "50%s.yml", "--out", str(out)],
+                          cwd=project.slides, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "50%s: 3 slides" in proc.stdout
+    assert {"50%s.html", "build.json", "index.html"} <= {p.name for p in out.iterdir()}
+    again = subprocess.run([sys.executable, str(BUILD), "50%s.yml", "--out", str(out)],
+                           cwd=project.slides, env=env, capture_output=True, text=True, timeout=120)
+    assert "50%s: 3 slides, unchanged" in again.stdout
+
+
+# ---- no write outside --out -----------------------------------------------------------
+
+def test_a_link_climbing_out_and_back_in_is_copied_inside_the_output(project, tmp_path):
+    """`@@LINK[../../x/src/f]` names a file inside the source parent: its copy must
+    still land under dist/files/, whatever the number of `..`."""
+    project.write({"tool.sh": "echo hi\n"})
+    climb = "../" * len(project.base.parts[1:]) + "/".join(project.base.parts[1:]) + "/slides/tool.sh"
+    project.write({"b.md": GOOD_B + f"\n---\n\nGet @@LINK[{climb}]\n"})
+    before = {p for p in tmp_path.rglob("*")}
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+    new = {p for p in tmp_path.rglob("*")} - before
+    outside = [p for p in new if project.out not in p.parents and p != project.out
+               and project.cache not in p.parents and p != project.cache]
+    assert outside == []
+    assert (project.out / "files/slides/tool.sh").read_text() == "echo hi\n"
+    assert 'href="files/slides/tool.sh"' in (project.out / "deck.html").read_text()
+
+
+def test_writes_are_refused_outside_the_output_folder(tmp_path):
+    from labdeck.diagnostics import BuildError
+    from labdeck.write import write_output
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "link").symlink_to(tmp_path)
+    for rel in ("../x", "a/../../x", "link/x", str(tmp_path / "x"), "."):
+        with pytest.raises(BuildError, match="outside the output folder"):
+            write_output(out, rel, "no")
+    assert not (tmp_path / "x").exists()
+    assert write_output(out, "a/b/../c.txt", "yes") and (out / "a/c.txt").read_text() == "yes"
+
+
+# ---- faults ------------------------------------------------------------------------
+
+def test_a_full_disk_names_the_output_file(project):
+    """RLIMIT_FSIZE makes writing a big file fail as a full disk would."""
+    import resource
+    import signal
+    project.write({"images/big.png": PNG + bytes(200_000),
+                   "b.md": GOOD_B + "\n---\n\n![big](images/big.png)\n"})
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+    env = dict(os.environ, LABDECK_CACHE=str(project.cache))
+    proc = subprocess.run([sys.executable, str(BUILD), "deck.yml", "--out", str(project.out)], cwd=project.slides,
+                          env=env, capture_output=True, text=True, timeout=120, preexec_fn=small_files)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    errors = [l for l in proc.stderr.splitlines() if ": error: " in l]
+    assert len(errors) == 1 and errors[0].startswith(str(project.out / "images/big.png") + ": error: cannot write"), \
+        proc.stderr
+    assert not (project.out / "deck.html").exists()
+
+
+def test_an_unwritable_cache_folder_is_a_warning(project, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    env = dict(os.environ, LABDECK_CACHE=str(blocker / "cache"))
+    proc = subprocess.run([sys.executable, str(BUILD), "deck.yml", "--out", str(project.out)],
+                          cwd=project.slides, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert [l for l in proc.stderr.splitlines() if ": warning: cannot write the build cache" in l], proc.stderr
+    assert (project.out / "deck.html").is_file() and (project.out / "index.html").is_file()
+
+
+def test_a_second_build_into_the_same_folder_waits_for_the_first(project):
+    """The output folder is locked for a build's duration: its stamps describe its own files."""
+    import fcntl
+    import time
+    project.build_good()
+    fd = os.open(project.out / ".labdeck-lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    env = dict(os.environ, LABDECK_CACHE=str(project.cache))
+    proc = subprocess.Popen([sys.executable, str(BUILD), "deck.yml", "--out", str(project.out)],
+                            cwd=project.slides, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)
+        assert proc.poll() is None, "the build did not wait for the lock"
+    finally:
+        os.close(fd)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "another labdeck build is writing into this folder" in err
+    assert "deck: 3 slides, unchanged" in out
+
+
+def test_render_workers_die_with_their_parent(tmp_path):
+    """A build killed with SIGKILL while its workers render leaves no worker behind."""
+    import signal
+    import time
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import os, sys\n"
+        "from labdeck.markdown import RenderQueue\n"
+        "q = RenderQueue({}, workers=2)\n"
+        "q.add({b'%d' % i: ('*a* ' * 200_000, False, {}) for i in range(40)})\n"
+        "print('started', flush=True)\n"
+        "q.finish()\n")
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "started"
+        time.sleep(0.5)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert children, "no worker was started"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{c}").exists() and
+                                             "Z" not in _state(c) for c in children):
+        time.sleep(0.1)
+    assert not [c for c in children if Path(f"/proc/{c}").exists() and "Z" not in _state(c)]
+
+
+def _state(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -93,7 +93,10 @@ class Watcher:
     def build(self, manifests: list[Path], force: bool = False) -> BuildResult:
         before = snapshot(self.out)
         started = time.perf_counter()
-        result = build(manifests, self.out, self.source, self.exclude, self.strict, self.make_zip, force=force)
+        try:
+            result = build(manifests, self.out, self.source, self.exclude, self.strict, self.make_zip, force=force)
+        except Exception as e:      # whatever happens, the session goes on with the last good output
+            result = failed_build(manifests, self.out, e)
         elapsed = time.perf_counter() - started
         print_diagnostics(result, self.stream)
         changed = self._changed(before, snapshot(self.out))
@@ -153,7 +156,7 @@ class Watcher:
         try:
             from ..cache import Cache
             deck, _ = load_deck(manifest, self.source, self.exclude, store=Cache().store)
-        except BuildError:
+        except Exception:            # the next build reports it
             return
         key = _real(manifest)
         self.deps[key] = set(deck.dependencies) | {_real(p) for p in deck.assets.values()}
@@ -292,10 +295,13 @@ class Watcher:
             batch = self._collect()
             if not batch or self.stopping.is_set():
                 continue
-            todo = self.affected(batch)
-            if todo:
-                force, self.force_next = self.force_next, False
-                self.build(todo, force=force)
+            try:
+                todo = self.affected(batch)
+                if todo:
+                    force, self.force_next = self.force_next, False
+                    self.build(todo, force=force)
+            except Exception as e:       # never a dead session: say it in one line, keep watching
+                print(f"{self.out}: error: rebuild failed: {type(e).__name__}: {e}", file=self.stream, flush=True)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -303,6 +309,18 @@ class Watcher:
             self._observer.stop()
             self._observer.join(5)
             self._observer = None
+
+
+def failed_build(manifests: list[Path], out: Path, e: Exception) -> BuildResult:
+    """A build that raised: every deck failed, with one `error:` line saying why."""
+    result = BuildResult(failed=list(manifests))
+    if isinstance(e, BuildError):
+        result.diagnostics.items.append(e.diagnostic)
+    elif isinstance(e, OSError):
+        result.diagnostics.error(e.filename or str(out), None, f"cannot write: {e.strerror or e}")
+    else:
+        result.diagnostics.error(str(out), None, f"build failed: {type(e).__name__}: {e}")
+    return result
 
 
 def snapshot_pages(out: Path) -> list[str]:
