@@ -160,11 +160,15 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
     env = render.environment()
     from .markdown import RenderQueue
     queue = RenderQueue(cache.store)      # renders on the other cores while we parse the next deck
+    from .mermaid import EarlyDiagrams
+    diagrams = EarlyDiagrams(cache.folder, browser)   # draws while we parse and render (stopped when dropped)
     parsed = []
     for manifest in todo:
         started = time.perf_counter()
         try:
             deck, diags, pending = parse_deck(manifest, source_root, exclude, sources, cache.store)
+            for text in {id(s.piece.chapter): s.piece.chapter.text for s in pending.shown}.values():
+                diagrams.feed(text)
             queue.add(plan_renders(pending))
         except BuildError as e:
             result.diagnostics.extend(_one(e))
@@ -199,7 +203,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             result.failed.append(manifest)
             continue
         loaded.append((manifest, deck, seconds + shared + time.perf_counter() - started))
-    _render_diagrams([d for _, d, _ in loaded], cache, browser, result.diagnostics)
+    _render_diagrams([d for _, d, _ in loaded], cache, diagrams, result.diagnostics)
     for manifest, deck, load_seconds in loaded:
         started = time.perf_counter() - load_seconds
         try:
@@ -256,12 +260,12 @@ def _unexpected(manifest: Path, e: Exception) -> BuildError:
     return BuildError(display_path(Path(manifest)), None, f"internal error: {type(e).__name__}: {e}")
 
 
-def _render_diagrams(decks: list[Deck], cache: Cache, browser: str | None, diags: Diagnostics) -> None:
+def _render_diagrams(decks: list[Deck], cache: Cache, diagrams, diags: Diagnostics) -> None:
     """Mermaid blocks → inline SVG (rendered once in Chromium, then cached by content)."""
     slides = [s for d in decks for s in d.slides if 'class="mermaid"' in s.html]
     if slides:
         from .mermaid import apply_mermaid
-        apply_mermaid(slides, cache.folder, diags, browser_path=browser)
+        apply_mermaid(slides, cache.folder, diags, browser_path=diagrams.browser_path, early=diagrams)
 
 
 def write_assets(out: Path, env) -> None:

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
@@ -165,36 +166,41 @@ _RENDER_JS = """async ([id, src]) => {
 }"""
 
 
-def _render_in_browser(todo: dict[str, str], mermaid_js: Path, browser_path: str) -> dict[str, dict]:
-    """key -> {"svg": ...} or {"error": ...}, for all `todo` (key -> source) in
-    one Chromium launch. Raises on a browser that cannot start."""
+def _draw(jobs, mermaid_js: Path, browser_path: str):
+    """(key, {"svg": ...} or {"error": ...}) for each (key, source) of `jobs`, as
+    they come, in one Chromium launch. Raises on a browser that cannot start."""
     from labdeck.browser import launch
 
-    results: dict[str, dict] = {}
     with launch(path=browser_path) as browser:
         page = browser.new_page()
         page.set_default_timeout(RENDER_TIMEOUT_MS)
         page.goto("about:blank")
         page.add_script_tag(path=str(mermaid_js))
         page.evaluate("cfg => mermaid.initialize(cfg)", MERMAID_CONFIG)
-        for key, src in todo.items():
+        for key, src in jobs:
             try:
-                results[key] = page.evaluate(_RENDER_JS, [f"mermaid-{key[:16]}", src])
+                yield key, page.evaluate(_RENDER_JS, [f"mermaid-{key[:16]}", src])
             except Exception as e:   # a diagram that hangs or kills the page: not cached
-                results[key] = {"error": _one_line_error(str(e)), "transient": True}
-    return results
+                yield key, {"error": _one_line_error(str(e)), "transient": True}
+
+
+def _render_in_browser(todo: dict[str, str], mermaid_js: Path, browser_path: str) -> dict[str, dict]:
+    """key -> {"svg": ...} or {"error": ...}, for all `todo` (key -> source)."""
+    return dict(_draw(todo.items(), mermaid_js, browser_path))
 
 
 def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
                    cache_dir: Path, diags: Diagnostics,
                    browser_path: str | None = None,
-                   mermaid_dir: Path = MERMAID_DIR) -> dict[str, str]:
+                   mermaid_dir: Path = MERMAID_DIR,
+                   early: "EarlyDiagrams | None" = None) -> dict[str, str]:
     """Map each diagram source to its SVG (sources that failed or could not be
     rendered are absent). Diagrams are `(source, path, line)`: the position is
     only used for warnings, once per distinct source (its first occurrence).
     Uncached ones are rendered in one Chromium launch (`browser_path`, else
     labdeck.browser.chromium_path()'s choice); cached ones need neither Chromium
-    nor a browser launch. `mermaid_dir` is node_modules/mermaid (tests move it)."""
+    nor a browser launch. `mermaid_dir` is node_modules/mermaid (tests move it).
+    With `early` (started while the decks were parsed), its browser draws them."""
     first: dict[str, Diagram] = {}
     for d in diagrams:
         d = Diagram(*d)
@@ -244,7 +250,10 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
             diags.warning(d.path, d.line, f"{len(todo)} mermaid diagram(s) left as text: {problem}")
         else:
             try:
-                results = run_isolated(_render_in_browser, todo, mermaid_js, browser_path)
+                if early is not None and early.started:
+                    results = early.results(todo)
+                else:
+                    results = run_isolated(_render_in_browser, todo, mermaid_js, browser_path)
             except Exception as e:
                 diags.warning(d.path, d.line, f"{len(todo)} mermaid diagram(s) left as text: "
                               f"rendering in Chromium failed: {_one_line_error(str(e))}")
@@ -266,7 +275,7 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
 
 
 def apply_mermaid(slides, cache_dir: Path, diags: Diagnostics,
-                  browser_path: str | None = None) -> int:
+                  browser_path: str | None = None, early: "EarlyDiagrams | None" = None) -> int:
     """Render the mermaid blocks of rendered slides (model.Slide: `.html`,
     `.pos`, `.number`) in place; returns how many blocks got an SVG."""
     slides = list(slides)
@@ -274,10 +283,135 @@ def apply_mermaid(slides, cache_dir: Path, diags: Diagnostics,
     diagrams = [Diagram(src, s.pos.path, s.pos.line) for s, srcs in found for src in srcs]
     if not diagrams:
         return 0
-    svgs = render_mermaid(diagrams, cache_dir, diags, browser_path)
+    svgs = render_mermaid(diagrams, cache_dir, diags, browser_path, early=early)
     count = 0
     for s, srcs in found:
         if srcs:
             s.html = replace_mermaid_blocks(s.html, svgs, scope=f"s{s.number}-")
             count += sum(1 for src in srcs if src in svgs)
     return count
+
+
+# --- drawing while the build parses ------------------------------------------
+
+class EarlyDiagrams:
+    """A diagram browser started as soon as the build meets a mermaid block.
+
+    Launching Chromium and loading mermaid takes seconds: `feed()` each
+    chapter's Markdown while parsing, and the first uncached diagram starts
+    `python -m labdeck.mermaid` (a process, not a thread: the build forks its
+    render workers, which threads would forbid), which draws every diagram it
+    is sent while the build goes on. `results()` then collects them; a
+    build that fails before drops the object, which stops the process."""
+
+    def __init__(self, cache_dir: Path, browser_path: str | None = None, mermaid_dir: Path = MERMAID_DIR):
+        self.cache = Path(cache_dir) / "mermaid"
+        self.browser_path = browser_path
+        self.mermaid_dir = mermaid_dir
+        self.version = None
+        self.proc = None
+        self.sent: set[str] = set()
+        self.disabled = False
+
+    @property
+    def started(self) -> bool:
+        return self.proc is not None
+
+    def feed(self, text: str) -> None:
+        """Send the uncached diagrams of a Markdown text (a raw `<pre class="mermaid">`
+        passes through Markdown as it is: its textContent is already known here)."""
+        if self.disabled or "mermaid" not in text:
+            return
+        for _, src in _blocks(text):
+            if self.version is None:
+                self.version = mermaid_version(self.mermaid_dir)
+                if self.version is None:
+                    self.disabled = True        # render_mermaid will say why
+                    return
+            key = _key(self.version, src)
+            if key in self.sent or (self.cache / f"{key}.svg").exists() or (self.cache / f"{key}.err").exists():
+                continue
+            self._send(key, src)
+
+    def _send(self, key: str, src: str) -> None:
+        if self.proc is None and not self._start():
+            return
+        self.sent.add(key)
+        try:
+            self.proc.stdin.write(json.dumps({"key": key, "source": src}) + "\n")
+            self.proc.stdin.flush()
+        except OSError:                 # it died: results() will say so
+            pass
+
+    def _start(self) -> bool:
+        import subprocess
+        import sys
+        from labdeck.browser import ChromiumNotFound, chromium_path
+        mermaid_js = self.mermaid_dir / "dist" / "mermaid.min.js"
+        try:
+            browser = chromium_path(self.browser_path)
+        except ChromiumNotFound:
+            browser = None
+        if browser is None or not mermaid_js.is_file():
+            self.disabled = True                # render_mermaid will say why
+            return False
+        self.proc = subprocess.Popen([sys.executable, "-m", "labdeck.mermaid", str(mermaid_js), browser],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, cwd=REPO_ROOT)
+        weakref.finalize(self, _stop, self.proc)
+        return True
+
+    def results(self, todo: dict[str, str]) -> dict[str, dict]:
+        """key -> {"svg"} or {"error"} for every key of `todo` (key -> source)."""
+        for key, src in todo.items():
+            if key not in self.sent:
+                self._send(key, src)
+        proc, self.proc = self.proc, None
+        try:
+            out, err = proc.communicate(timeout=RENDER_TIMEOUT_MS / 1000 * (1 + len(self.sent)))
+        except Exception:
+            proc.kill()
+            proc.wait()
+            raise
+        results = {}
+        for line in out.splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            results[item.pop("key")] = item
+        if proc.returncode != 0 and not results:
+            raise RuntimeError(_one_line_error(err) if err.strip() else f"exit status {proc.returncode}")
+        return {k: v for k, v in results.items() if k in todo}
+
+
+
+def _stop(proc) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def _serve(mermaid_js: str, browser_path: str) -> int:
+    """The process EarlyDiagrams starts: draws each {"key", "source"} line of stdin,
+    answers {"key", "svg"|"error"} lines on stdout, ends at end of input."""
+    import queue
+    import sys
+    import threading
+    jobs: queue.Queue = queue.Queue()
+
+    def read():                     # read as they come, so that the build never blocks writing
+        for line in sys.stdin:
+            job = json.loads(line)
+            jobs.put((job["key"], job["source"]))
+        jobs.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    for key, result in _draw(iter(jobs.get, None), mermaid_js, browser_path):
+        print(json.dumps({"key": key, **result}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(_serve(*sys.argv[1:3]))

@@ -199,3 +199,45 @@ def test_broken_mermaid_bundle_warns_instead_of_crashing(mermaid_installed, tmp_
     [w] = diags.warnings
     assert str(w).startswith("a.md:3: warning: 1 mermaid diagram(s) left as text: ")
     assert not (tmp_path / "cache" / "mermaid").exists() or not any((tmp_path / "cache" / "mermaid").iterdir())
+
+
+def test_the_diagram_browser_starts_at_the_first_block_and_draws_while_the_build_goes_on(
+        mermaid_installed, tmp_path):
+    early = mermaid.EarlyDiagrams(tmp_path)
+    early.feed("## No diagram here\n\nwords\n")
+    assert not early.started
+    chapter = f'## Flow\n\n<pre class="mermaid">\n{FLOWCHART}</pre>\n\n---\n\n<pre class="mermaid">\n{BROKEN}</pre>\n'
+    early.feed(chapter)
+    assert early.started                      # launched at once, before anything asks for the SVGs
+    # the build then asks for what it found in the rendered slides: drawn by that same process
+    diags = Diagnostics()
+    slide = Slide(number=1, pos=Position("k8s/flow.md", 3), name=None, classes=[], properties={},
+                  markdown="", notes="", html=f'<pre class="mermaid">\n{FLOWCHART}</pre>')
+    broken = Slide(number=2, pos=Position("k8s/flow.md", 9), name=None, classes=[], properties={},
+                   markdown="", notes="", html=f'<pre class="mermaid">\n{BROKEN}</pre>')
+    assert apply_mermaid([slide, broken], tmp_path, diags, early=early) == 1
+    assert "<svg" in slide.html and "labdeck build" in slide.html
+    assert not early.started                  # collected: the process is gone
+    assert [(d.path, d.line) for d in diags.warnings] == [("k8s/flow.md", 9)]    # the broken one
+    # cached: a later build's feed starts nothing
+    again = mermaid.EarlyDiagrams(tmp_path)
+    again.feed(chapter)
+    assert not again.started
+
+
+def test_a_build_with_diagrams_draws_them_with_the_early_browser(mermaid_installed, tmp_path, monkeypatch):
+    from labdeck.build import build
+    (tmp_path / "deck.yml").write_text("title: Drawn\ncontent:\n- a.md\n")
+    (tmp_path / "a.md").write_text(f'## Flow\n\n<pre class="mermaid">\n{FLOWCHART}</pre>\n')
+    started = []
+    real = mermaid.EarlyDiagrams._start
+
+    def spy(self):
+        started.append(True)
+        return real(self)
+
+    monkeypatch.setattr(mermaid.EarlyDiagrams, "_start", spy)
+    result = build([tmp_path / "deck.yml"], tmp_path / "dist", cache_dir=tmp_path / "cache", quiet=True)
+    assert result.ok
+    assert started == [True]
+    assert 'data-processed="true"><svg' in (tmp_path / "dist" / "deck.html").read_text()
