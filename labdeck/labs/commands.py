@@ -243,8 +243,10 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(e, OSError) and e.filename:
             e = f"{e.filename}: error: {e.strerror or e}"
         print(e if isinstance(e, (BuildError, str)) else f"labs: {e}", file=sys.stderr)
+        _error_junit(args, str(e))
         return 1
     except SystemExit as e:
+        _error_junit(args, "the deck has errors: see the run's log")
         return int(e.code or 1)
 
     def where(rec: StepRecord) -> Path:
@@ -280,6 +282,16 @@ def run(args: argparse.Namespace) -> int:
             _report_junit(args.junit, [], stem, where)
         return 0
     return _run(steps, stem, manifest, args, sets, prompts, setup, where)
+
+
+def _error_junit(args, why: str) -> None:
+    """A JUnit file saying why nothing ran (CI shows it instead of a missing report)."""
+    if args.junit and not isinstance(why, OSError):
+        try:
+            from labdeck.labs.junit import write_junit
+            write_junit([], args.junit, args.manifest.stem, error=why)
+        except OSError:
+            pass
 
 
 def _report_junit(path: Path, results, stem, where, error: str | None = None) -> bool:

@@ -200,18 +200,23 @@ class Runner:
             return self.nested_command(pane, kind, rec, text, nxt), kind
         lines = text.split("\n")
         pane.type(text + "\n")
-        if nxt in FOLLOWERS:
+        if nxt in ("wait", "longwait"):
             self.status[pane.id] = None
-            if nxt not in ("wait", "longwait"):
-                self.settle(pane, quiet=0.3, limit=2)
             return note or "started", "outer"
-        self.outer_result(pane, rec, lines)
+        # Followed by keys: judged if it ends at once, else left running for them.
+        if not self.outer_result(pane, rec, lines, patience=1.5 if nxt in FOLLOWERS else None):
+            self.status[pane.id] = None
+            return note or "started", "outer"
         return note, "outer"
 
-    def outer_result(self, pane: Pane, rec: StepRecord, lines: list[str]) -> None:
+    def outer_result(self, pane: Pane, rec: StepRecord, lines: list[str],
+                     patience: float | None = None) -> bool:
         """Wait for one marker per typed line (or a nested shell, or the limit);
-        fail at the line of the first command whose prompt shows a non-zero status."""
-        deadline = time.monotonic() + self.opt.step_timeout
+        fail at the line of the first command whose prompt shows a non-zero status.
+        With `patience`, a command still running after that long is left running
+        (False): the next steps type into it."""
+        t0 = time.monotonic()
+        deadline = t0 + self.opt.step_timeout
         marks: list[tuple[str, int | None]] = []
         buf = ""
         idle = 0                # polls in a row at a quiet outer prompt
@@ -235,7 +240,9 @@ class Runner:
                 if kind is not None:
                     pane.shells.append(kind)
                     self.status[pane.id] = 0
-                    return
+                    return True
+            if patience is not None and busy and time.monotonic() - t0 > patience:
+                return False
             if time.monotonic() > deadline:
                 extra = self.interrupt(pane)
                 raise Outcome(f"still running after {self.opt.step_timeout:g}s (interrupted){extra}")
@@ -254,6 +261,7 @@ class Runner:
                               rec.line + 1 + first if len(lines) > 1 else None)
             start = i + 1
         self.status[pane.id] = marks[-1][1] if marks else None
+        return True
 
     def nested_command(self, pane: Pane, kind: str, rec: StepRecord, text: str, nxt: str | None) -> str:
         """A command typed into the nested shell that waits at the pane's cursor."""
@@ -286,8 +294,10 @@ class Runner:
                 status = int(m[-1].group(1))
                 self.wait_nested(pane)
                 self.status[pane.id] = status
-                if status:
-                    raise Outcome(f"exit status {status} (in the nested {kind} shell)")
+                if status:           # the status of the block's last command
+                    lines = text.count("\n")
+                    raise Outcome(f"exit status {status} (in the nested {kind} shell)",
+                                  rec.line + 1 + lines if lines else None)
                 return f"in the nested {kind} shell"
             time.sleep(POLL)
         return f"in the nested {kind} shell (status unknown)"

@@ -192,8 +192,11 @@ class Pane:
         line = self.cursor_line()
         if not line.endswith(" "):
             line = line + " " if re.search(r"[#$>]$", line) else line
+        # Lines typed ahead leave one prompt per line on the cursor's line
+        # ("/ # / # "): the last of them is what counts.
+        tails = [line] + [line[i + 1:] for i, c in enumerate(line[:-1]) if c == " "]
         for kind, pattern in self.term.prompts:
-            if re.search(pattern, line):
+            if any(re.search(pattern, t) for t in tails):
                 return kind
         return None
 
@@ -241,7 +244,11 @@ class Terminal:
                                env=self.env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         base.write_text(names.stdout + "\n".join(["__ld_s", "__ld_state", "__ld_base", "s",
                                                   "LABDECK_MAIN", "IGNOREEOF"]) + "\n")
-        self.shell_cmd = f"exec bash --rcfile {shlex.quote(str(rc))} --noediting -i"
+        # A pane's shell waits (2 s at most) for its output log, so that its first
+        # prompt is read: tmux attaches pipe-pane just after the pane starts.
+        log = shlex.quote(str(folder)) + '/pane${TMUX_PANE#%}.log'
+        self.shell_cmd = (f"i=0; until [ -e {log} ] || [ $i -ge 40 ]; do sleep 0.05; i=$((i+1)); done; "
+                          f"exec bash --rcfile {shlex.quote(str(rc))} --noediting -i")
         self.panes: dict[str, Pane] = {}
         self.started = False
 
@@ -262,7 +269,7 @@ class Terminal:
         pipe = f"cat >> {shlex.quote(str(self.folder))}/pane#{{s/%//:pane_id}}.log"
         self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "lab", "-x", str(WIDTH),
                   "-y", str(HEIGHT), "-c", str(self.cwd), "-e", "LABDECK_MAIN=1",
-                  f"exec bash -c {shlex.quote('sleep 0.2; ' + self.shell_cmd)}")
+                  self.shell_cmd)
         self.started = True
         for opt in (("history-limit", "5000"), ("default-command", self.shell_cmd),
                     ("remain-on-exit", "off"), ("status", "off"), ("exit-empty", "off"),
@@ -293,14 +300,10 @@ class Terminal:
     def wait_ready(self, pane: Pane, timeout: float) -> bool:
         """Wait until a fresh outer prompt shows in `pane` (a new shell's first one)."""
         deadline = time.monotonic() + timeout
-        nudged = False
         while time.monotonic() < deadline:
             pane.read()
             if self.prompt_mark.search(pane.tail):
                 return True
-            if not nudged and time.monotonic() > deadline - timeout + 1:
-                pane.key("Enter")       # the first prompt may have come before pipe-pane
-                nudged = True
             time.sleep(0.05)
         return False
 
