@@ -1,5 +1,6 @@
 """`labs` extraction: chapter scripts, all.sh and labs.json, and the scripts really run."""
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -61,8 +62,57 @@ def test_placeholders_and_typing_are_commented_out_with_a_message(tmp_path):
     assert main([str(FIXTURES / "interactive.yml"), "--out", str(tmp_path)]) == 0
     text = (tmp_path / "interactive" / "01-typing.sh").read_text()
     assert '#   echo "GREETING" > greeting.txt' in text
-    assert "labdeck_skip faults/typing.md:54 'replace GREETING" in text
+    assert "labdeck_need GREETING\n" in text
+    assert "labdeck_fill faults/typing.md:54 'echo \"GREETING\" > greeting.txt' GREETING" in text
     assert "#   cat > poem.txt" in text and "types into an interactive program" in text
+
+
+def test_placeholders_are_asked_up_front_and_filled_from_set(tmp_path):
+    (tmp_path / "ch.md").write_text("# Values\n\n---\n\n## Values\n\n.lab[\n\n```bash\ntouch poem.txt\n```\n\n"
+                                    "```bash\necho \"`GREETING`\" > greeting.txt\n```\n\n]\n")
+    (tmp_path / "values.yml").write_text("title: values\ncontent:\n- ch.md\n")
+    assert main([str(tmp_path / "values.yml"), "--out", str(tmp_path)]) == 0
+    script = tmp_path / "values" / "all.sh"
+    p = subprocess.run(["bash", str(script)], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2
+    assert "give --set GREETING=VALUE (or --skip-placeholders)" in p.stderr
+    assert not (tmp_path / "poem.txt").exists()          # refused before anything ran
+    p = subprocess.run(["bash", str(script), "--set", "GREETING=hello"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "greeting.txt").read_text() == "hello\n"
+
+
+@pytest.mark.parametrize("deck", ["blocks", "panes", "nested", "watchers"])
+def test_all_sh_of_each_pattern_deck_runs_to_the_end(deck, tmp_path, monkeypatch):
+    """Watchers in the background, nested shells fed through a pipe, copy/paste
+    at the prompt: the script neither hangs nor stops early."""
+    assert main([str(FIXTURES / f"{deck}.yml"), "--out", str(tmp_path / "out")]) == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    env = dict(os.environ, PATH=f"{FIXTURES / 'bin'}:{os.environ['PATH']}")
+    p = subprocess.run(["bash", str(tmp_path / "out" / deck / "all.sh")], cwd=work, env=env,
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+
+
+def test_nested_shell_steps_go_to_the_nested_shell_and_exit_does_not_end_the_script(tmp_path):
+    assert main([str(FIXTURES / "nested.yml"), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "nested" / "01-nested.sh").read_text()
+    assert "labdeck_nested_open sh 'kubectl exec -i box -- sh'" in text
+    assert "labdeck_nested 'echo \"inside the box\" > box.txt\ngrep -q box box.txt'" in text
+    assert "labdeck_nested_close     # exit: back in the script's shell" in text
+    assert "\nexit\n" not in text
+    assert "labdeck_nested_open python 'python3 -u -i -q'" in text
+
+
+def test_a_watcher_runs_in_the_background_and_stops_at_its_ctrl_c(tmp_path):
+    assert main([str(FIXTURES / "watchers.yml"), "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "watchers" / "01-watchers.sh").read_text()
+    assert "labdeck_bg 'tick 2' 60 'tail -f ticks.log'" in text
+    assert "labdeck_bg 'Every 1.0s' 60 'watch -n 1 date'" in text
+    assert text.count("labdeck_bg_stop     # ^C") == 2
 
 
 def test_unknown_directive_is_a_located_warning(tmp_path, capsys):
