@@ -52,6 +52,7 @@ def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | No
     from .model import Deck
     from .slides import build_slides, deck_pieces
     from .source import Interstitials, load_chapters
+    from .theme import resolve_theme
     diags = Diagnostics()
     m = load_manifest(Path(manifest), diags, exclude)
     root = Path(source_root) if source_root else m.path.parent
@@ -63,9 +64,11 @@ def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | No
         raise BuildError(m.rel, 1, "the deck has no slides (everything excluded or empty)")
     deck = Deck(manifest=m.path, stem=m.stem, title=m.title, values=m.values, chapters=models, parts=parts,
                 slides=slides, exclude=m.exclude, root=root, manifest_rel=m.rel)
+    deck.theme = resolve_theme(m.values.get("theme"), m.path.parent, diags, m.rel, m.lines.get("theme", 1))
+    deck.assets.update(deck.theme.files())
     links = render.deck_links(pieces, diags)
     deck.links = {k: v[0] for k, v in links.items()}
-    deck.dependencies = {m.path.resolve()} | {d for c in chapters for d in c.dependencies}
+    deck.dependencies = {m.path.resolve()} | {d for c in chapters for d in c.dependencies} | deck.theme.inputs()
     if interstitials.path:
         deck.dependencies.add(interstitials.path.resolve())
     else:

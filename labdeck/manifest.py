@@ -19,7 +19,7 @@ KNOWN_KEYS = {
     "title", "chat", "gitrepo", "gitbranch", "slides", "zip", "html",
     "slidenumberprefix", "exclude", "content",
     # labdeck additions (documented in README)
-    "kind-config", "labs-setup", "lang",
+    "kind-config", "labs-setup", "lang", "theme",
 }
 
 
@@ -50,6 +50,7 @@ class Manifest:
     values: dict                           # plain YAML values
     content: list[ContentItem]
     exclude: list[str]
+    lines: dict[str, int] = field(default_factory=dict)   # top-level key → its line
 
     @property
     def stem(self) -> str:
@@ -143,7 +144,8 @@ def load_manifest(path: Path, diags: Diagnostics, extra_exclude: list[str] | Non
         slides = values["slides"]
         values["zip"] = slides + ("slides.zip" if slides.endswith("/") or not slides else "/slides.zip")
     values.setdefault("html", path.stem + ".html")
-    return Manifest(path, rel, values, content, exclude)
+    lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
+    return Manifest(path, rel, values, content, exclude, lines)
 
 
 def _check_graph(root: yaml.Node, rel: str) -> None:

@@ -98,6 +98,7 @@ class Deck:
     manifest_rel: str = ""          # the manifest as named in diagnostics
     dependencies: set[Path] = field(default_factory=set)   # every file read to build it (for watch)
     absent_inputs: set[Path] = field(default_factory=set)  # files that would change it by appearing
+    theme: object = None            # labdeck.theme.Theme (None: the default theme)
 
     @property
     def html_name(self) -> str:

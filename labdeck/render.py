@@ -12,7 +12,6 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
-from pygments.formatters import HtmlFormatter
 
 from .diagnostics import BuildError, Diagnostics
 from .labels import has_labels, labels
@@ -20,6 +19,7 @@ from .markdown import Renderer, shared_markdown
 from .memo import remember
 from .model import Deck
 from .source import _no_tags, anchor
+from .theme import Theme
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
@@ -41,7 +41,8 @@ def environment() -> Environment:
 
 
 def pygments_css() -> str:
-    return HtmlFormatter(style="default").get_style_defs(".remark-code")
+    from .theme import pygments_css as both_schemes
+    return both_schemes()
 
 
 def deck_links(deck_pieces, diags: Diagnostics) -> dict[str, tuple[str, str | None]]:
@@ -160,7 +161,10 @@ def deck_page(deck: Deck, env: Environment) -> str:
     context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix,
                     "lang": deck_language(deck), "sections": deck_sections(deck)}
     slides_html = Markup("\n".join(_slide_markup_cached(s, prefix, total) for s in deck.slides))
-    return env.get_template("deck.html.j2").render(deck=context_deck, slides_html=slides_html, assets="assets")
+    theme = deck.theme or Theme()
+    return theme.environment(env).get_template("deck.html.j2").render(
+        deck=context_deck, slides_html=slides_html, assets="assets", theme=theme.name,
+        theme_css=theme.stylesheets("assets"))
 
 
 def deck_sections(deck: Deck) -> list[list]:

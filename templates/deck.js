@@ -247,6 +247,10 @@
     sectionLabel.hidden = !label;
     var frame = slides[i].querySelector('.remark-slide');
     if (frame && sectionLabel.parentNode !== frame) frame.appendChild(sectionLabel);
+    // a code block wider than the slide scrolls: it must be reachable with the keyboard
+    Array.prototype.forEach.call(slides[i].querySelectorAll('pre > code.remark-code'), function (code) {
+      if (code.scrollWidth > code.clientWidth + 1) code.tabIndex = 0;
+    });
     var title = slideTitle(i) || sectionOf(i) && sectionOf(i)[2] || '';
     var text = 'Slide ' + (i + 1) + ' of ' + count() + (title ? ': ' + title : '');
     area.setAttribute('aria-label', text);
@@ -619,6 +623,7 @@
     var k = e.key, handled = true;
     if (overviewOpen()) { overviewKey(e); return; }
     if (t && t.tagName === 'BUTTON' && (k === ' ' || k === 'Enter')) return;   // the button's own action
+    if (t && t.tabIndex >= 0 && t.matches('code.remark-code') && (k === 'ArrowLeft' || k === 'ArrowRight')) return;
     if (/^[0-9]$/.test(k)) { typed += k; e.preventDefault(); return; }
     if (k === 'Enter' && typed) { var n = parseInt(typed, 10); typed = ''; api.gotoSlide(n); e.preventDefault(); return; }
     typed = '';
