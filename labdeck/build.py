@@ -75,6 +75,12 @@ def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | No
         deck.absent_inputs.add((m.path.parent / "interstitials.txt").resolve())
     for c in chapters:
         deck.assets.update(c.linked)
+    if m.css:
+        from .stylesheets import load_stylesheets
+        css = load_stylesheets(m.css, root, m.rel, diags)
+        deck.stylesheets, deck.stylesheet_links = css.files, css.links
+        deck.assets.update(css.assets)
+        deck.dependencies |= css.dependencies
     return deck, diags, Pending(shown, Renderer(links, store))
 
 
@@ -213,6 +219,8 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             page = render.deck_page(deck, env)
             for rel, src in sorted(deck.assets.items()):
                 copy_output(out, rel, src)
+            for rel, text in deck.stylesheets.items():
+                write_output(out, rel, text)
             write_output(out, deck.html_name, page)
         except BuildError as e:
             result.diagnostics.extend(_one(e))
@@ -235,7 +243,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         if not quiet:
             print(line.replace("{}", f"{seconds:.2f}s", 1))
         line = line.replace("{}", "unchanged", 1)
-        outputs = [out / deck.html_name] + [out / rel for rel in deck.assets]
+        outputs = [out / deck.html_name] + [out / rel for rel in [*deck.assets, *deck.stylesheets]]
         deck_stamps.append((manifest, deck, outputs, line))
     if result.decks:
         write_assets(out, env)

@@ -19,7 +19,7 @@ KNOWN_KEYS = {
     "title", "chat", "gitrepo", "gitbranch", "slides", "zip", "html",
     "slidenumberprefix", "exclude", "content",
     # labdeck additions (documented in README)
-    "kind-config", "labs-setup", "lang", "theme",
+    "kind-config", "labs-setup", "lang", "theme", "css",
 }
 
 
@@ -51,6 +51,7 @@ class Manifest:
     content: list[ContentItem]
     exclude: list[str]
     lines: dict[str, int] = field(default_factory=dict)   # top-level key → its line
+    css: list[tuple[str, int]] = field(default_factory=list)   # (stylesheet path, manifest line)
 
     @property
     def stem(self) -> str:
@@ -145,7 +146,21 @@ def load_manifest(path: Path, diags: Diagnostics, extra_exclude: list[str] | Non
         values["zip"] = slides + ("slides.zip" if slides.endswith("/") or not slides else "/slides.zip")
     values.setdefault("html", path.stem + ".html")
     lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
-    return Manifest(path, rel, values, content, exclude, lines)
+    return Manifest(path, rel, values, content, exclude, lines, _stylesheets(node, rel))
+
+
+def _stylesheets(node: yaml.MappingNode, rel: str) -> list[tuple[str, int]]:
+    """`css:` — one path or a list of paths (relative to the source root), each with its line."""
+    for key, value in node.value:
+        if key.value != "css":
+            continue
+        if isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null":
+            return []
+        items = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        if not all(isinstance(i, yaml.ScalarNode) and str(i.value).strip() for i in items):
+            raise BuildError(rel, key.start_mark.line + 1, "'css' must be a list of stylesheet paths")
+        return [(str(i.value).strip(), i.start_mark.line + 1) for i in items]
+    return []
 
 
 def _check_graph(root: yaml.Node, rel: str) -> None:

@@ -99,6 +99,8 @@ class Deck:
     dependencies: set[Path] = field(default_factory=set)   # every file read to build it (for watch)
     absent_inputs: set[Path] = field(default_factory=set)  # files that would change it by appearing
     theme: object = None            # labdeck.theme.Theme (None: the default theme)
+    stylesheets: dict[str, str] = field(default_factory=dict)   # dist path -> the authors' CSS (`css:`)
+    stylesheet_links: list[str] = field(default_factory=list)   # their URLs in the page, in order
 
     @property
     def html_name(self) -> str:

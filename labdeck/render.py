@@ -159,7 +159,8 @@ def deck_page(deck: Deck, env: Environment) -> str:
     total = max((s.display_number for s in deck.slides), default=1)
     prefix = Markup(_no_tags(deck.values.get("slidenumberprefix", "")))
     context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix,
-                    "lang": deck_language(deck), "sections": deck_sections(deck)}
+                    "lang": deck_language(deck), "sections": deck_sections(deck),
+                    "stylesheets": deck.stylesheet_links}
     slides_html = Markup("\n".join(_slide_markup_cached(s, prefix, total) for s in deck.slides))
     theme = deck.theme or Theme()
     return theme.environment(env).get_template("deck.html.j2").render(
