@@ -114,6 +114,7 @@ def renderer_signature() -> str:
     import markdown_it
     import pygments
     h = hashlib.blake2b(digest_size=8)
-    h.update((PACKAGE / "markdown.py").read_bytes())
+    for module in ("markdown.py", "marked.py"):
+        h.update((PACKAGE / module).read_bytes())
     h.update(f"{markdown_it.__version__} {pygments.__version__}".encode())
     return h.hexdigest()

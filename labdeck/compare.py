@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -229,6 +230,8 @@ def slide_differences(remark: dict, ours: dict) -> list[tuple[str, str, str]]:
 DEVIATIONS = {
     "page names": "labdeck writes `<stem>.html`, markmaker's pages are `<manifest>.yml.html`: "
                   "@@HTML@@ and links to other decks' pages follow labdeck's names",
+    "local @@LINK copies": "@@LINK[path] links to a copy of the file in the deck's folder (files/path), "
+                           "not to the file on GitHub",
     "toc class": "labdeck's table-of-contents slides carry class `toc` (for its theme)",
     "moved title slides": "markmaker inserts a title's picture and title slides before the first "
                           "occurrence of the title's text: a title used twice gets both pairs at the first place",
@@ -237,9 +240,18 @@ DEVIATIONS = {
 }
 
 
+_GITHUB_FILE = re.compile(r"^https://github\.com/jpetazzo/container\.training/tree/main/")   # markmaker's @@LINK
+
+
+def _link(href: str) -> str:
+    if href.startswith("#toc-part-"):
+        return "#toc-"
+    return _GITHUB_FILE.sub("files/", href.replace(".yml.html", ".html"))
+
+
 def normalised(facts: dict) -> dict:
     f = dict(facts)
-    f["links"] = ["#toc-" if h.startswith("#toc-part-") else h.replace(".yml.html", ".html") for h in f["links"]]
+    f["links"] = [_link(h) for h in f["links"]]
     f["text"] = f["text"].replace(".yml.html", ".html")
     f["classes"] = [c for c in f["classes"] if c != "toc"]
     return f

@@ -1,10 +1,14 @@
-"""Markdown → HTML, as remark would show it, with markdown-it-py and Pygments.
+"""Markdown → HTML, as remark shows it: markdown-it-py with marked's rules, and Pygments.
 
 - A slide's content tree (strings and `.name[...]` nodes from remark.py) is
-  rendered like remark's converter: each `.name[...]` is rendered on its own
-  and dropped into its parent as a `<div>`/`<span>` (a lone paragraph unwrapped).
-- Code: Pygments at build time, one `remark-code-line` div per line, and
-  remark's highlightSpans (`` `x` `` inside code → highlighted, backticks gone).
+  converted as remark's converter does: each `.name[...]` is converted first,
+  and its HTML (`<div class>`/`<span class>`, a lone paragraph unwrapped inside
+  a span) is put back into its parent's Markdown, which is then converted.
+- The Markdown rules are marked 0.3's, the converter remark bundles (block
+  rules in marked.py; bare http(s) URLs become links as in marked's GFM).
+- Code, once the slide's HTML is whole (as remark does in the page): Pygments
+  at build time, one `remark-code-line` div per line, and remark's
+  highlightSpans (`` `x` `` inside code → highlighted, backticks gone).
 - Reference links are deck-wide: the deck's table is passed in `env`.
 """
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
 from .fences import use_marked_fences
+from . import marked
 from .memo import remember
 from .remark import ContentClass
 
@@ -28,10 +33,15 @@ _SPAN = re.compile(r"([^`\n])`([^`\n]+?)`")
 _LONE_P = re.compile(r"\A<p>((?:(?!<p>)[\s\S])*)</p>\n?\Z")
 _BRACKETED = re.compile(r"\[([^\[\]]+)\]")
 _FENCE_LANG = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*([\w+#.-]+)", re.M)
-PH_OPEN, PH_CLOSE = "\ue000", "\ue001"      # private-use characters: cannot occur in authors' text by accident
-_PH = re.compile(PH_OPEN + r"(\d+)" + PH_CLOSE)
-# a paragraph holding only `.name[...]` nodes (block ones lose it: <p><div> is not HTML)
-_PH_PARAGRAPH = re.compile("<p>((?:\\s*" + PH_OPEN + r"\d+" + PH_CLOSE + ")+)\\s*</p>\n?")
+# marked's code blocks, as the converter writes them (language class, escaped text, a final newline)
+_CODE_BLOCK = re.compile(r'<pre><code(?: class="([^"]*)")?>(.*?)</code></pre>', re.S)
+_TAGS = re.compile(r"<[^>]+>")
+_EMPTY_P = re.compile(r"<p>\s*</p>")
+# a paragraph of stray closing tags (a macro's `]` after a block that ended early): in
+# the page they close the paragraph at once, and remark drops the empty paragraphs left
+_CLOSERS_P = re.compile(r"<p>\s*((?:</(?:div|span)>\s*)+)</p>")
+# marked's GFM `url` rule
+_URL = re.compile(r"""https?://[^\s<]+[^<.,:;"')\]\s]""")
 
 
 def _css_class(ttype) -> str:
@@ -122,16 +132,6 @@ def render_code(code: str, lang: str) -> str:
     return f'<pre><code class="remark-code{lang_class}">' + "".join(out) + "</code></pre>\n"
 
 
-def _fence(self, tokens, idx, options, env):
-    token = tokens[idx]
-    lang = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
-    return render_code(token.content, lang)
-
-
-def _code_block(self, tokens, idx, options, env):
-    return render_code(tokens[idx].content, "")
-
-
 def _code_inline(self, tokens, idx, options, env):
     return '<code class="remark-inline-code">' + html.escape(tokens[idx].content, quote=False) + "</code>"
 
@@ -147,11 +147,77 @@ def _image(self, tokens, idx, options, env):
     return self.image(tokens, idx, options, env)
 
 
+def _link_urls(state) -> None:
+    """marked's GFM `url` rule: a bare http(s) URL in text is a link to itself, even
+    inside a link's text (the page then ends the outer link where the inner one starts)."""
+    from markdown_it.token import Token
+    for block in state.tokens:
+        if block.type != "inline" or not block.children or "://" not in block.content:
+            continue
+        out, depth, outer_closed = [], 0, False
+        for token in block.children:
+            if token.type == "link_open":
+                depth += 1
+            elif token.type == "link_close":
+                depth -= 1
+                if outer_closed:
+                    outer_closed = False
+                    continue
+            if token.type != "text" or "://" not in token.content:
+                out.append(token)
+                continue
+            pos = 0
+            for m in _URL.finditer(token.content):
+                if m.start() > pos:
+                    out.append(_text_token(Token, token.content[pos:m.start()]))
+                if depth and not outer_closed:
+                    out.append(Token("link_close", "a", -1))
+                    outer_closed = True
+                link = Token("link_open", "a", 1)
+                link.attrs = {"href": m.group(0)}
+                link.markup, link.info = "linkify", "auto"
+                out += [link, _text_token(Token, m.group(0)), Token("link_close", "a", -1)]
+                pos = m.end()
+            if pos < len(token.content):
+                out.append(_text_token(Token, token.content[pos:]))
+        block.children = out
+
+
+_CODE_SPAN = re.compile(r"(`+)\s*([\s\S]*?[^`])\s*\1(?!`)")
+
+
+def _code_span(state, silent: bool) -> bool:
+    """marked's inline code: any run of backticks up to the same run; spaces inside trimmed."""
+    if state.src[state.pos] != "`":
+        return False
+    m = _CODE_SPAN.match(state.src, state.pos, state.posMax)
+    if m is None:
+        if not silent:
+            state.pending += "`"
+        state.pos += 1
+        return True
+    if not silent:
+        token = state.push("code_inline", "code", 0)
+        token.markup = m.group(1)
+        token.content = m.group(2)
+    state.pos = m.end()
+    return True
+
+
+def _text_token(Token, content: str):
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
 def make_markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable(["table", "strikethrough"])
-    use_marked_fences(md)       # remark's converter: an unclosed fence is text, not code
-    md.add_render_rule("fence", _fence)
-    md.add_render_rule("code_block", _code_block)
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable(["strikethrough"])
+    md.core.ruler.at("block", marked.block_rule)        # marked's block grammar (marked.py)
+    md.core.ruler.push("marked_url", _link_urls)
+    md.inline.ruler.at("backticks", _code_span)
+    md.normalizeLink = lambda url: url          # marked writes link targets as they are (no %-encoding)
+    for name, rule in marked.RENDER_RULES.items():
+        md.add_render_rule(name, rule)
     md.add_render_rule("code_inline", _code_inline)
     md.add_render_rule("image", _image)
     return md
@@ -168,14 +234,54 @@ def shared_markdown() -> MarkdownIt:
     return _md
 
 
-def render_markdown(text: str, inside: bool, references: dict) -> str:
-    """One Markdown text → HTML (a lone paragraph unwrapped inside `.name[...]`, as remark does)."""
-    out = shared_markdown().render(text, {"references": references})
+def convert(content: list, references: dict, inside: bool = False) -> str:
+    """remark's converter on a content tree: each `.name[...]` converted first and its HTML
+    put back in its parent's Markdown; a lone paragraph unwrapped inside a span."""
+    text = "".join(item if isinstance(item, str) else _class_html(item, references) for item in content)
+    out = shared_markdown().render(text.lstrip(), {"references": references})
     if inside:
         m = _LONE_P.match(out)
         if m:
             out = m.group(1)
     return out
+
+
+def _class_html(node: ContentClass, references: dict) -> str:
+    tag = "div" if node.block else "span"
+    inner = convert(node.content, references, inside=not node.block)
+    return f'<{tag} class="{html.escape(" ".join(node.classes))}">{inner}</{tag}>'
+
+
+def _code_html(m: re.Match) -> str:
+    code = m.group(2)
+    if "<" in code:             # markup put there by a paragraph around it: remark shows its text
+        code = _TAGS.sub("", code)
+    return render_code(html.unescape(code), html.unescape(m.group(1) or ""))
+
+
+def finish(out: str) -> str:
+    """What remark does to a converted slide: empty paragraphs and the last newline go,
+    code blocks get their lines (and here, their colours)."""
+    if "<p>" in out:
+        out = _EMPTY_P.sub("", _CLOSERS_P.sub(r"\1", out))
+    if out.endswith("\n"):
+        out = out[:-1]
+    if "<pre><code" in out:
+        out = _CODE_BLOCK.sub(_code_html, out)
+    return out
+
+
+def render_markdown(text: str, inside: bool, references: dict) -> str:
+    """One Markdown text → the HTML remark shows for it."""
+    return finish(convert([text], references, inside))
+
+
+def render_tree(content: list, inside: bool, references: dict) -> str:
+    return finish(convert(content, references, inside))
+
+
+def _render_job(job: tuple[list, bool, dict]) -> str:
+    return render_tree(*job)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -189,10 +295,6 @@ def _die_with_parent(parent: int) -> None:
         pass
     if os.getppid() != parent:              # the parent died before the call above
         os._exit(1)
-
-
-def _render_job(job: tuple[str, bool, dict]) -> str:
-    return render_markdown(*job)
 
 
 class RenderQueue:
@@ -217,7 +319,7 @@ class RenderQueue:
         for key, job in jobs.items():
             if key not in self.buffer and key not in self.store:
                 self.buffer[key] = job
-                self.size += len(job[0])
+                self.size += len(source_text(job[0]))
         if self.workers > 1 and self.size >= self.BATCH and self._may_fork():
             self._send()
 
@@ -234,7 +336,8 @@ class RenderQueue:
             import os
             # Load the Pygments lexers once here: forked workers inherit them
             # instead of each importing them again.
-            for lang in {m.group(1) for text, _, _ in self.buffer.values() for m in _FENCE_LANG.finditer(text)}:
+            for lang in {m.group(1) for job in self.buffer.values()
+                         for m in _FENCE_LANG.finditer(source_text(job[0]))}:
                 _lexer(lang)
             self.pool = multiprocessing.get_context("fork").Pool(self.workers, _die_with_parent, (os.getpid(),))
         keys = list(self.buffer)
@@ -245,7 +348,7 @@ class RenderQueue:
     def finish(self) -> None:
         if self.pool is None:
             for key, job in self.buffer.items():
-                self.store[key] = render_markdown(*job)
+                self.store[key] = render_tree(*job)
             self.buffer = {}
             return
         if self.buffer:
@@ -260,23 +363,35 @@ class RenderQueue:
             self.pool, self.running = None, []
 
 
+def source_text(content: list) -> str:
+    """A content tree as one string: what its rendering depends on (with the links it uses)."""
+    parts = []
+    for item in content:
+        if isinstance(item, str):
+            parts.append(item)
+        else:
+            parts.append(f"\0{'div' if item.block else 'span'} {' '.join(item.classes)}\0"
+                         f"{source_text(item.content)}\0/\0")
+    return "".join(parts)
+
+
 _keys: dict[tuple[str, bool, int], tuple[bytes, dict]] = {}
 _trees: dict[tuple, tuple[tuple, str]] = {}
 
 
 class Renderer:
-    """Renders content trees. `store` maps a key of (Markdown, where, links) to
+    """Renders content trees. `store` maps a key of (a slide's tree, where, links) to
     HTML: it is shared by every deck of a build and kept on disk (cache.py),
     so a chapter used by several decks or builds is rendered once.
 
-    With `plan` set, tree() renders nothing: it lists the texts missing from
+    With `plan` set, tree() renders nothing: it lists the trees missing from
     the store, so a build can render all of them at once, in parallel."""
 
     def __init__(self, links: dict[str, tuple[str, str | None]], store: dict[bytes, str] | None = None):
         self.references = {normalizeReference(label): {"href": href, "title": title or ""}
                            for label, (href, title) in links.items()}
         self._cache = {} if store is None else store
-        self.plan: dict[bytes, tuple[str, bool, dict]] | None = None
+        self.plan: dict[bytes, tuple[list, bool, dict]] | None = None
         self._table = hash(tuple(sorted((k, v["href"], v["title"]) for k, v in self.references.items())))
 
     def _key(self, text: str, inside: bool) -> tuple[bytes, dict]:
@@ -299,14 +414,7 @@ class Renderer:
         return h.digest(), refs
 
     def markdown(self, text: str, inside: bool = False) -> str:
-        key, refs = self._key(text, inside)
-        out = self._cache.get(key)
-        if out is None:
-            if self.plan is not None:
-                self.plan[key] = (text, inside, refs)
-                return ""
-            out = self._cache[key] = render_markdown(text, inside, refs)
-        return out
+        return self._render([text], text, inside)
 
     def tree(self, content: list, inside: bool = False) -> str:
         # Unchanged chapters hand us the very same parsed pieces at every rebuild:
@@ -315,35 +423,17 @@ class Renderer:
         hit = _trees.get(key)
         if hit is not None and len(hit[0]) == len(content) and all(a is b for a, b in zip(hit[0], content)):
             return hit[1]
-        out = self._tree(content, inside)
+        out = self._render(content, source_text(content), inside)
         if self.plan is None:
             remember(_trees, key, (tuple(content), out), 20_000)
         return out
 
-    def _tree(self, content: list, inside: bool) -> str:
-        pieces: list[str] = []
-        nodes: list[str] = []
-        for item in content:
-            if isinstance(item, str):
-                pieces.append(item)
-            else:
-                pieces.append(f"{PH_OPEN}{len(nodes)}{PH_CLOSE}")
-                nodes.append(self.content_class(item))
-        rendered = self.markdown("".join(pieces).lstrip(), inside)
-        if not nodes:
-            return rendered
-        # A block node alone in its paragraph replaces the paragraph (no <p><div>:
-        # marked reads the <div> as an HTML block); an inline node stays in its <p>.
-        blocks = [item.block for item in content if not isinstance(item, str)]
-        if "<p>" in rendered:
-            rendered = _PH_PARAGRAPH.sub(
-                lambda m: m.group(1) if all(blocks[int(n)] for n in _PH.findall(m.group(1))) else m.group(0),
-                rendered)
-        return _PH.sub(lambda m: nodes[int(m.group(1))], rendered)
-
-    def content_class(self, node: ContentClass) -> str:
-        tag = "div" if node.block else "span"
-        # remark 0.14 unwraps a lone paragraph only inside inline (span) classes:
-        # a block keeps its <p>, as its margins are part of how the slide looks.
-        inner = self.tree(node.content, inside=not node.block)
-        return f'<{tag} class="{html.escape(" ".join(node.classes))}">{inner}</{tag}>'
+    def _render(self, content: list, text: str, inside: bool) -> str:
+        key, refs = self._key(text, inside)
+        out = self._cache.get(key)
+        if out is None:
+            if self.plan is not None:
+                self.plan[key] = (list(content), inside, refs)
+                return ""
+            out = self._cache[key] = render_tree(content, inside, refs)
+        return out

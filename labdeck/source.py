@@ -247,7 +247,9 @@ def toc_markdown(chapters: list[ChapterSource]) -> str:
     slides = []
     for number, titles in parts.items():
         head = "Table of contents" if len(parts) == 1 else f"Part {number}"
-        items = "".join(f"- [{t}](#{anchor(t)})\n\n" for t in titles)
+        # markmaker spaces the items out only when there are fewer than 10 (a loose list)
+        gap = "\n\n" if len(titles) < 10 else "\n"
+        items = "".join(f"- [{t}](#{anchor(t)}){gap}" for t in titles)
         slides.append(f"name: toc-part-{number}\nclass: toc\n\n## {head}\n\n{items}")
     return "\n---\n".join(slides)
 

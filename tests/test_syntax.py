@@ -431,8 +431,9 @@ def test_at_at_strings_are_replaced(tmp_path):
     where = b.slides[1]["html"]
     assert '<a href="https://chat.example.org/">the chat</a>' in where
     assert "repo: git.example.org/team/repo" in where
-    assert "slides: https://slides.example.org/" in where
-    assert "zip: https://slides.example.org/slides.zip" in where
+    # bare URLs are links, as marked's GFM rule makes them in remark
+    assert 'slides: <a href="https://slides.example.org/">https://slides.example.org/</a>' in where
+    assert 'zip: <a href="https://slides.example.org/slides.zip">https://slides.example.org/slides.zip</a>' in where
     assert "page: deck.html" in where
     assert "@@" not in b.page
 
