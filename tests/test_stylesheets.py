@@ -158,3 +158,30 @@ def test_container_training_decks_get_their_usual_look_offline(tmp_path, browser
     context.close()
     assert size == "25px"                      # workshop.css's own rule, over labdeck's theme
     assert not [u for u in seen.outside if "fonts.googleapis.com" in u]
+
+
+def test_watch_mode_rebuilds_and_reloads_the_deck_when_a_stylesheet_changes(tmp_path):
+    import io
+    import threading
+    from labdeck.serve.watch import Watcher
+    folder = tmp_path / "src"
+    make(folder)
+    watcher = Watcher([folder / "deck.yml"], tmp_path / "dist", stream=io.StringIO())
+    watcher.start()
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+
+    def wait_build(count: int) -> dict:
+        with watcher.rebuilt:
+            assert watcher.rebuilt.wait_for(lambda: watcher.builds >= count, 30)
+            return dict(watcher.last)
+
+    try:
+        assert wait_build(1)["ok"]
+        (folder / "theme" / "colours.css").write_text(".remark-slide-content h2 { color: red; }\n")
+        last = wait_build(2)
+        assert last["ok"] and "deck.html" in last["reload"]
+        assert (tmp_path / "dist" / "theme" / "colours.css").read_text().endswith("color: red; }\n")
+    finally:
+        watcher.stop()
+        thread.join(30)
