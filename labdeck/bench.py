@@ -7,6 +7,7 @@ fresh process, and prints:
 - warm build: nothing changed, seconds (median of 5);
 - peak RSS of the build process;
 - kube-selfpaced's first slide visible in Chromium (first contentful paint, ms);
+- the player's search (`/`) on kube-selfpaced: each keystroke → the found slide painted (ms);
 - with --check: time to check every slide of kube-selfpaced in Chromium;
 - with --watch: one-line edit of a kube-selfpaced chapter → rebuilt deck, and → reloaded page;
 - the reference, same machine, same run: container.training's markmaker.py on
@@ -92,6 +93,31 @@ def first_slide_ms(html: Path, browser_path: str | None = None) -> float:
             times.append(page.evaluate("performance.getEntriesByName('first-contentful-paint')[0].startTime"))
             page.close()
     return statistics.median(times)
+
+
+# Each key event → the next frame painted after the player handled it (capture listener: runs first).
+_KEY_LATENCY = """window.__keyMs = [];
+window.addEventListener('keydown', e => { const t = e.timeStamp;
+  requestAnimationFrame(() => setTimeout(() => window.__keyMs.push(performance.now() - t), 0)); }, true);"""
+
+
+def search_keystroke_ms(html: Path, browser_path: str | None = None,
+                        query: str = "kubectl get pods") -> tuple[list[float], float, list[float]]:
+    """Ten page turns (→) for reference, `/`, then `query` typed and erased one key at a
+    time: (ms per page turn, ms for `/`, ms per keystroke), each key up to the next painted frame."""
+    from .browser import launch
+    with launch(path=browser_path) as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(html.as_uri())
+        page.wait_for_function("window.slideshow && slideshow.getCurrentSlideIndex() >= 0")
+        page.evaluate(_KEY_LATENCY)
+        keys = ["ArrowRight"] * 10 + ["/"] + list(query) + ["Backspace"] * len(query)
+        for n, key in enumerate(keys, 1):
+            page.keyboard.press(key)
+            page.wait_for_function(f"window.__keyMs.length >= {n}")
+        times = page.evaluate("window.__keyMs")
+        assert page.evaluate("document.querySelector('.labdeck-search-count').textContent") == "", "query erased"
+    return times[:10], times[10], times[11:]
 
 
 def measure_watch(slides: Path, tmp: Path, diagrams: Path, browser_path: str | None = None,
@@ -219,6 +245,13 @@ def main(argv: list[str] | None = None) -> int:
                       "after navigation (first contentful paint, median of 5)")
             except Exception as e:     # no browser here: say so, the other numbers stand
                 print(f"kube-selfpaced first slide: not measured ({e})")
+            try:
+                turns, opened, keys = search_keystroke_ms(selfpaced, args.browser)
+                print(f"kube-selfpaced search: each keystroke → found slide painted: median {statistics.median(keys):.0f} ms, "
+                      f"max {max(keys):.0f} ms ({len(keys)} keys typing and erasing 'kubectl get pods'); '/' {opened:.0f} ms; "
+                      f"a page turn (→) for reference: median {statistics.median(turns):.0f} ms")
+            except Exception as e:
+                print(f"kube-selfpaced search: not measured ({e})")
             if args.check:
                 from .check import check_deck_timed
                 result, seconds = check_deck_timed(selfpaced.parent, "kube-selfpaced", browser_path=args.browser)

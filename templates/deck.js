@@ -399,8 +399,11 @@
   var search = null;         // { root, input, count, query, hits, raw, origin }
   var texts = null, notesTexts = null;
 
+  var NON_ASCII = /[^\u0000-\u007f]/;
   function fold(s) {
-    return s.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/\s+/g, ' ');
+    s = s.toLowerCase();
+    if (NON_ASCII.test(s)) s = s.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+    return s.replace(/\s+/g, ' ');
   }
 
   function visibleText(el) {
@@ -410,18 +413,26 @@
     return out;
   }
 
-  function buildIndex() {
-    if (texts) return;
-    texts = new Array(count());
-    notesTexts = new Array(count());
-    for (var i = 0; i < count(); i++) {
-      var c = slides[i].querySelector('.remark-slide-content'), t = c ? visibleText(c) : '';
-      var num = c && c.querySelector('.remark-slide-number');
-      if (num) t = t.slice(0, t.lastIndexOf(num.textContent));
-      texts[i] = fold(t);
-      var tpl = slides[i].querySelector('template.remark-slide-notes');
-      notesTexts[i] = tpl ? fold(tpl.content.textContent) : '';
-    }
+  /* The index is read while the browser is idle after load, a few slides at a
+     time; `/` before it is complete finishes it at once. */
+  var indexed = 0;
+  function indexSlide(i) {
+    var c = slides[i].querySelector('.remark-slide-content'), t = c ? visibleText(c) : '';
+    var num = c && c.querySelector('.remark-slide-number');
+    if (num) t = t.slice(0, t.lastIndexOf(num.textContent));
+    texts[i] = fold(t);
+    var tpl = slides[i].querySelector('template.remark-slide-notes');
+    notesTexts[i] = tpl ? fold(tpl.content.textContent) : '';
+  }
+  function buildIndex(deadline) {
+    if (!texts) { texts = new Array(count()); notesTexts = new Array(count()); }
+    // idle slices of at most 8 ms: a key pressed meanwhile waits no longer than that
+    var stop = performance.now() + 8;
+    while (indexed < count() && (!deadline || (deadline.timeRemaining() > 1 && performance.now() < stop))) indexSlide(indexed++);
+    if (indexed < count() && deadline) window.requestIdleCallback(buildIndex);
+  }
+  function indexWhenIdle() {
+    if (window.requestIdleCallback) window.requestIdleCallback(buildIndex, { timeout: 10000 });
   }
 
   function searchUI() {
@@ -471,6 +482,8 @@
   function closeSearch(refocus) {
     if (!search || search.root.hidden) return;
     search.root.hidden = true;
+    clearTimeout(search.hashTimer);
+    writeHash();
     highlight(current, '');
     if (refocus) area.focus({ preventScroll: true });
   }
@@ -519,7 +532,10 @@
     var s = search;
     s.at = n;
     s.count.textContent = (n + 1) + ' of ' + s.hits.length + (texts[s.hits[n]].indexOf(s.query) < 0 ? ' (in the notes)' : '');
-    show(s.hits[n]);
+    // the URL follows once typing pauses (replaceState costs milliseconds on a large page)
+    show(s.hits[n], { keepHash: true });
+    clearTimeout(s.hashTimer);
+    s.hashTimer = setTimeout(writeHash, 300);
     highlight(current, s.query);
   }
 
@@ -550,9 +566,13 @@
       var folded = '', map = [], walk = doc.createTreeWalker(root, NodeFilter.SHOW_TEXT), n;
       while ((n = walk.nextNode())) {
         if (n.parentNode.closest('style, script, .remark-slide-number')) continue;
+        var ascii = !NON_ASCII.test(n.data), lower = n.data.toLowerCase();
         for (var k = 0; k < n.data.length; k++) {
-          var f = fold(n.data[k]);
-          if (f === ' ' && folded.slice(-1) === ' ') continue;
+          var f = ascii ? lower[k] : fold(n.data[k]);
+          if (/\s/.test(f)) {
+            if (folded.slice(-1) === ' ') continue;
+            f = ' ';
+          }
           for (var m = 0; m < f.length; m++) { folded += f[m]; map.push([n, k]); }
         }
       }
@@ -732,6 +752,7 @@
   window.slideshow = api;
 
   rescale();
+  indexWhenIdle();
   var start = readHash();
   show(start === null ? 0 : start, { force: true, fromPeer: true });
   if (isClone) {

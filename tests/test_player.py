@@ -435,6 +435,7 @@ def test_search_finds_slides_and_notes_and_steps_through_matches(context, dist):
     page.keyboard.press("Escape")
     assert page.locator(".labdeck-search").is_hidden()
     assert current(page) == hits[-1], "closing the search stays on the slide found"
+    assert page.url.endswith(page.evaluate("slideshow.currentHash()")), "the URL names the slide found"
     assert search_state(page)["marked"] == []
     page.keyboard.press("ArrowLeft")            # the keyboard drives the deck again
     assert current(page) == hits[-1] - 1
