@@ -64,12 +64,18 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
         if len(info) > len(fence) and info.endswith(fence):
             k += 1                      # ```open url``` on one line: a lab directive, not a fence
             continue
-        closers = [(i, f) for i, (_, f, rest) in enumerate(runs[k + 1:], k + 1) if f[0] == fence[0] and not rest]
-        closed = next((i for i, f in closers if len(f) >= len(fence)), None)
+        closers = ((i, f) for i in range(k + 1, len(runs))
+                   for _, f, rest in (runs[i],) if f[0] == fence[0] and not rest)
+        shorter = None
+        closed = None
+        for i, f in closers:
+            if len(f) >= len(fence):
+                closed = i
+                break
+            shorter = shorter or (i, f)
         if closed is None:
             found = True
             # marked backtracks: ```` becomes ``` (the extra backticks join the language) closed by ```
-            shorter = next(((i, f) for i, f in closers if len(f) < len(fence)), None)
             path, line = chapter.position(_line_offset(chapter.text, n))
             if shorter is not None:
                 closed = shorter[0]
