@@ -1,12 +1,15 @@
 """Accessibility of the built decks: axe-core (from npm, node_modules/axe-core,
 pinned in package-lock.json) run in Chromium over every slide of the sample
-decks, in the light and the dark theme, and over the player's own panels
+decks, in the default theme (light and dark), the built-in `dark` theme and the
+example project theme `paper` (slides/themes/), and over the player's own panels
 (overview, search, help, presenter view). No violation of WCAG 2.x level A
 or AA is allowed. Text axe cannot see (badges drawn by CSS ::before) is
 measured here with the same WCAG formula."""
 from __future__ import annotations
 
 from pathlib import Path
+
+import shutil
 
 import pytest
 
@@ -16,18 +19,36 @@ ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 SCHEMES = ["light", "dark"]
+# (theme named in the manifests, the reader's colour scheme)
+LOOKS = [("default", "light"), ("default", "dark"), ("dark", "light"), ("paper", "light")]
 
 pytestmark = pytest.mark.skipif(not AXE.is_file(), reason="axe-core is not installed (run `npm ci`)")
 
 
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory) -> tuple[Path, list[str]]:
-    manifests = default_manifests(ROOT / "slides")
-    assert manifests, "the sample decks are in slides/"
-    out = tmp_path_factory.mktemp("dist")
-    result = build(manifests, out, quiet=True, cache_dir=tmp_path_factory.mktemp("cache"))
-    assert not result.failed, [str(d) for d in result.diagnostics.items]
-    return out, [m.stem for m in manifests]
+    return themed(tmp_path_factory, "default")
+
+
+_themed: dict[str, tuple[Path, list[str]]] = {}
+
+
+def themed(tmp_path_factory, theme: str) -> tuple[Path, list[str]]:
+    """The sample decks built with `theme: <theme>` added to their manifests (a copy of slides/)."""
+    if theme not in _themed:
+        src = tmp_path_factory.mktemp(f"slides-{theme}")
+        shutil.copytree(ROOT / "slides", src, dirs_exist_ok=True)
+        manifests = default_manifests(src)
+        assert manifests, "the sample decks are in slides/"
+        if theme != "default":
+            for m in manifests:
+                m.write_text(m.read_text() + f"\ntheme: {theme}\n")
+        out = tmp_path_factory.mktemp(f"dist-{theme}")
+        result = build(manifests, out, quiet=True, cache_dir=tmp_path_factory.mktemp("cache"))
+        assert not result.failed, [str(d) for d in result.diagnostics.items]
+        assert not [d for d in result.diagnostics.items if "theme" in str(d)]
+        _themed[theme] = out, [m.stem for m in manifests]
+    return _themed[theme]
 
 
 def axe(page) -> list[str]:
@@ -49,9 +70,9 @@ def open_deck(browser, dist: Path, stem: str, scheme: str, fragment: str = ""):
     return ctx, page
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_every_slide_of_the_sample_decks_passes_axe(browser, samples, scheme):
-    dist, stems = samples
+@pytest.mark.parametrize("theme, scheme", LOOKS)
+def test_every_slide_of_the_sample_decks_passes_axe(browser, tmp_path_factory, theme, scheme):
+    dist, stems = themed(tmp_path_factory, theme)
     problems = []
     for stem in stems:
         ctx, page = open_deck(browser, dist, stem, scheme)
@@ -119,9 +140,9 @@ CONTRAST = """() => {
 }"""
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_theme_text_drawn_by_css_meets_aa(browser, samples, scheme):
-    dist, stems = samples
+@pytest.mark.parametrize("theme, scheme", LOOKS)
+def test_theme_text_drawn_by_css_meets_aa(browser, tmp_path_factory, theme, scheme):
+    dist, stems = themed(tmp_path_factory, theme)
     ratios = {}
     for stem in stems:
         ctx, page = open_deck(browser, dist, stem, scheme)
