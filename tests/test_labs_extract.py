@@ -174,3 +174,57 @@ def test_variables_set_only_in_prose_are_found_with_their_first_use():
              rec(3, "openssl x509 -CA $CA_CRT -CAkey $KEY -in $HOME/x"), rec(4, "echo $CA_CRT")]
     found = unset_variables(steps)
     assert {k: v.line for k, v in found.items()} == {"CA_CRT": 3}
+
+
+# --- step counts against the source, by an independent reading ------------
+
+_LAB_FENCE = re.compile(r"^\s*(?:<!--\s*)?(?:[-*+]\s+)?```([A-Za-z]+)")
+
+
+def _slide_region(lines: list[str], start: int) -> list[str]:
+    """A shown slide step's own lines: up to the next `---`/`--` separator or its notes."""
+    out, in_code = [], False
+    for line in lines[start:]:
+        if line.strip().startswith("```") and line.count("```") == 1:
+            in_code = not in_code
+        if not in_code and line.rstrip() in ("---", "--", "???"):
+            break
+        out.append(line)
+    return out
+
+
+def _lab_fences(path: str, start: int, lines: list[str]) -> set[tuple[str, int]]:
+    """(file, line) of every directive fence inside `.lab[`/`.exercise[` ... `]`."""
+    from labdeck.labs.directives import NAMES
+    found, in_lab = set(), False
+    for k, line in enumerate(_slide_region(lines, start)):
+        if ".lab[" in line or ".exercise[" in line:
+            in_lab = True
+        m = _LAB_FENCE.match(line)
+        if in_lab and m and m.group(1) in NAMES:
+            found.add((path, start + k + 1))
+        if in_lab and line.rstrip() == "]":
+            in_lab = False
+    return found
+
+
+@pytest.mark.skipif(not corpus_manifests(), reason=f"corpus absent: {CORPUS}")
+@pytest.mark.parametrize("manifest", corpus_manifests(), ids=lambda p: p.stem)
+def test_corpus_step_count_matches_the_lab_fences_of_shown_slides(manifest):
+    from labdeck.build import load_deck
+    deck, _ = load_deck(manifest, render_html=False)
+    steps = collect_steps(deck)
+    expected: set[tuple[str, int]] = set()
+    sources: dict[str, list[str]] = {}
+    for chapter in deck.chapters:
+        for slide in chapter.slides:           # shown slides only: excluded ones are not in the model
+            path = slide.pos.path
+            if path.startswith("<"):
+                continue
+            if path not in sources:
+                sources[path] = (CORPUS / path).read_text().split("\n")
+            expected |= _lab_fences(path, slide.pos.line - 1, sources[path])
+    got = {(s.file, s.line) for s in steps}
+    print(f"{manifest.stem}: {len(steps)} steps, {len(expected)} lab fences in the source")
+    assert len(steps) == len(expected)
+    assert got == expected, (sorted(expected - got)[:5], sorted(got - expected)[:5])

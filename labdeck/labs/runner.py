@@ -93,6 +93,8 @@ class Runner:
                 res = Result(rec, "skipped", "not run: an earlier step failed")
             else:
                 nxt = steps[k + 1].directive if k + 1 < len(steps) else None
+                if nxt == "key" and steps[k + 1].text.lower() == "^d":
+                    nxt = "close"       # ^D after a command: when it is done (closes a shell)
                 t0 = time.monotonic()
                 res = Result(rec, "passed")
                 try:
@@ -265,7 +267,7 @@ class Runner:
 
     def nested_command(self, pane: Pane, kind: str, rec: StepRecord, text: str, nxt: str | None) -> str:
         """A command typed into the nested shell that waits at the pane's cursor."""
-        before = len(pane.tail)
+        before = self.started[pane.id]
         pane.type(text + "\n")
         if nxt in FOLLOWERS:
             self.status[pane.id] = None
@@ -279,17 +281,19 @@ class Runner:
             self.interrupt(pane)
             raise Outcome(f"the nested {kind} shell did not come back to its prompt within "
                           f"{self.opt.step_timeout:g}s (interrupted)")
-        output = strip_ansi(pane.tail[before:]) if len(pane.tail) > before else ""
+        output = strip_ansi(pane.since(before))
         if kind == "python":
             if TRACEBACK.search(output):
                 raise Outcome("python raised an exception")
             self.status[pane.id] = 0
             return "in the nested python shell"
+        pane.read()
+        probe = pane.offset
         pane.type('echo "__LD""N_$?_"\n')
         deadline = time.monotonic() + min(10.0, self.opt.step_timeout)
         while time.monotonic() < deadline:
             pane.read()
-            m = list(NESTED_STATUS.finditer(strip_ansi(pane.tail)))
+            m = list(NESTED_STATUS.finditer(strip_ansi(pane.since(probe))))
             if m:
                 status = int(m[-1].group(1))
                 self.wait_nested(pane)
@@ -401,12 +405,7 @@ class Runner:
         start = self.started.get(pane.id, 0)
         seen = ""
         # Read from where the command was typed: the text may already be there.
-        try:
-            with open(pane.log, "rb") as f:
-                f.seek(start)
-                seen = strip_ansi(f.read(1 << 20).decode("utf-8", "replace"))
-        except OSError:
-            pass
+        seen = strip_ansi(pane.since(start))
         while True:
             if text in seen:
                 return True

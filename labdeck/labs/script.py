@@ -306,6 +306,7 @@ def script_lines(steps: list[StepRecord]) -> list[str]:
     out: list[str] = []
     nested: str | None = None        # the kind of nested shell the commands go to
     watchers = 0                     # labdeck_bg started and not stopped yet
+    others: list[str | None] = []    # the other panes/windows, by what their shell is in
     i = 0
     while i < len(steps):
         rec = steps[i]
@@ -331,6 +332,18 @@ def script_lines(steps: list[StepRecord]) -> list[str]:
             elif _key(rec, "^D") and nested:
                 out.append("labdeck_nested_close     # ^D ends the nested shell")
                 nested = None
+            elif _key(rec, "^D") and others:
+                out.append("# ^D closes this pane: back in the previous one")
+                nested = others.pop()
+            elif d == "tmux" and re.match(r"(split-pane|split-window|splitw|new-window|neww)\b", rec.text):
+                out += _commented(f"{d} {rec.text}")
+                out.append("# a new pane or window: its commands run in the script's shell")
+                others.append(nested)
+                nested = None
+            elif d == "tmux" and re.match(r"(select-pane|selectp|last-pane|lastp|select-window|"
+                                          r"selectw|last-window|last)\b", rec.text) and others:
+                out += _commented(f"{d} {rec.text}")
+                nested, others[-1] = others[-1], nested
             elif d == "open":
                 out.append(f"echo {_q('labdeck: open in a browser: ' + rec.text)}")
             elif d == "check":
@@ -373,6 +386,7 @@ def script_lines(steps: list[StepRecord]) -> list[str]:
                 if stop_d:
                     out.append("labdeck_nested_close     # ^D ends the nested shell")
                     nested = None
+                    stop_d = False
         elif text in ("exit", "logout"):
             out.append("# exit would end the script (all.sh): left out")
             out.append(f"labdeck_skip {_q(rec.where)} 'exit in the outer shell'")
@@ -405,6 +419,9 @@ def script_lines(steps: list[StepRecord]) -> list[str]:
         for f in followers:
             out.append(_comment(f))
             out += _commented(f"{f.directive} {f.text}".rstrip())
+            if _key(f, "^D") and stop_d and not nested and others:
+                out.append("# ^D closes this pane: back in the previous one")
+                nested = others.pop()
             if stops_watcher and _key(f, "^C"):
                 out.append("labdeck_bg_stop     # ^C: the watcher left running stops")
                 watchers -= 1

@@ -150,6 +150,16 @@ class Pane:
         self.last_output = time.monotonic()
         return text
 
+    def since(self, offset: int, cap: int = READ_CAP) -> str:
+        """The pane's output from byte `offset` of its log (the last `cap` bytes of it)."""
+        try:
+            with open(self.log, "rb") as f:
+                size = f.seek(0, 2)
+                f.seek(max(offset, size - cap))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
     def quiet_for(self) -> float:
         return time.monotonic() - self.last_output
 
@@ -268,8 +278,7 @@ class Terminal:
     def start(self) -> Pane:
         pipe = f"cat >> {shlex.quote(str(self.folder))}/pane#{{s/%//:pane_id}}.log"
         self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "lab", "-x", str(WIDTH),
-                  "-y", str(HEIGHT), "-c", str(self.cwd), "-e", "LABDECK_MAIN=1",
-                  self.shell_cmd)
+                  "-y", str(HEIGHT), "-c", str(self.cwd), "export LABDECK_MAIN=1; " + self.shell_cmd)
         self.started = True
         for opt in (("history-limit", "5000"), ("default-command", self.shell_cmd),
                     ("remain-on-exit", "off"), ("status", "off"), ("exit-empty", "off"),
@@ -313,8 +322,8 @@ class Terminal:
 
     def respawn(self, pane: Pane) -> None:
         """A new outer shell in `pane` (the old one dead or wedged), from the saved state."""
-        self.tmux("respawn-pane", "-k", "-t", pane.id, "-c", str(self.cwd),
-                  "-e", "LABDECK_MAIN=1", self.shell_cmd)
+        main = "export LABDECK_MAIN=1; " if pane.id == self.main.id else ""
+        self.tmux("respawn-pane", "-k", "-t", pane.id, "-c", str(self.cwd), main + self.shell_cmd)
         pane.shells.clear()
         pane.tail = ""
         if not self.wait_ready(pane, 20):
