@@ -228,3 +228,10 @@ def test_corpus_step_count_matches_the_lab_fences_of_shown_slides(manifest):
     print(f"{manifest.stem}: {len(steps)} steps, {len(expected)} lab fences in the source")
     assert len(steps) == len(expected)
     assert got == expected, (sorted(expected - got)[:5], sorted(got - expected)[:5])
+
+
+def test_docs_show_every_directive_as_the_table_says():
+    from labdeck.labs.directives import TABLE
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "labs.md").read_text()
+    for d in TABLE:
+        assert f"| `{d.name}` | {d.argument} | {d.runner} | {d.script} |" in doc, d.name

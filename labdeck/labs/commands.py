@@ -177,7 +177,8 @@ def add_run_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--exclude", nargs="*", action="extend", default=[])
     ap.add_argument("--target", choices=("local", "kind"), default="local")
     where = ap.add_mutually_exclusive_group()
-    where.add_argument("--chapter", type=int, help="run only this chapter (number as in NN-*.sh)")
+    where.add_argument("--chapter", type=int,
+                       help="run this chapter (number as in NN-*.sh), after its set-up (see --shard)")
     where.add_argument("--from", dest="start", metavar="STEP",
                        help="resume at this step: its index or file:line")
     where.add_argument("--shard", metavar="K/N",
@@ -214,7 +215,7 @@ class Stop(Exception):
 
 def run(args: argparse.Namespace) -> int:
     from labdeck.labs import kind
-    from labdeck.labs.shard import parse_shard, plan
+    from labdeck.labs.shard import parse_shard, plan, setup_chapters
 
     root: Path | None = None
     setup: set[int] = set()
@@ -233,8 +234,18 @@ def run(args: argparse.Namespace) -> int:
         if args.shard:
             k, n = parse_shard(args.shard)
             steps, setup = plan(steps, k, n, declared)
+        elif args.chapter is not None:
+            chosen = _select(steps, args.chapter, None)
+            before = setup_chapters(steps, [chosen], declared) if chosen else []
+            setup = {s.index for s in steps if s.chapter in before}
+            steps = [s for s in steps if s.chapter in before] + chosen
         else:
-            steps = _select(steps, args.chapter, args.start)
+            first = steps[0].index if steps else 1
+            steps = _select(steps, None, args.start)
+            if steps and steps[0].index != first:
+                print(f"labs: starting at step {steps[0].index}: what earlier steps prepared "
+                      f"(files, variables) is missing; --chapter runs a chapter's set-up first",
+                      file=sys.stderr)
         if args.junit:              # know before a long run that the report can be written
             args.junit.parent.mkdir(parents=True, exist_ok=True)
             with open(args.junit, "a"):

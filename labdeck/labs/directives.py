@@ -16,7 +16,7 @@ class Directive:
     runner: str         # what `labs run` does with it (docs/labs.md shows this)
     script: str         # what the generated scripts do with it
     follows: bool = False        # talks to the program the command before it started
-    limit: float | None = None   # default seconds a wait may take (--step-timeout raises it)
+    limit: float | None = None   # seconds a wait may take in the scripts
 
 
 TABLE: tuple[Directive, ...] = (
@@ -28,10 +28,11 @@ TABLE: tuple[Directive, ...] = (
     Directive("hide", "command(s)", "as `bash` (the command is not shown on the slide)",
               "as `bash`"),
     Directive("wait", "text",
-              "waits until the text shows in the active pane (60 s, or --step-timeout when "
-              "longer); the command before it may keep running",
-              "the command before it runs in the background until the text shows", True, 60.0),
-    Directive("longwait", "text", "as `wait`, 600 s", "as `wait`, 600 s", True, 600.0),
+              "waits until the text shows in the active pane (up to --step-timeout, 120 s by "
+              "default); the command before it may keep running",
+              "with ^C after it: a bounded run until the text shows (60 s); without: the "
+              "command runs in the background until the text shows", True, 60.0),
+    Directive("longwait", "text", "as `wait`, five times as long", "as `wait`, 600 s", True, 600.0),
     Directive("key", "key name",
               "sends one key by name: ^C, ^D, ^J, ^[, Enter, Escape, Tab, Space, "
               "Up/Down/Left/Right, Home/End, PageUp/PageDown, F1-F12, or one character",

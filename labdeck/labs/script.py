@@ -146,7 +146,8 @@ labdeck_nested_open() {
   labdeck_nested_kind=$1
   labdeck_nested_dir=$(mktemp -d)
   mkfifo "$labdeck_nested_dir/in"
-  ( eval "$2" ) <"$labdeck_nested_dir/in" >"$labdeck_nested_dir/out" 2>&1 &
+  : >"$labdeck_nested_dir/out"
+  ( eval "$2" ) <"$labdeck_nested_dir/in" >>"$labdeck_nested_dir/out" 2>&1 &
   labdeck_nested_pid=$!
   exec {labdeck_nested_fd}>"$labdeck_nested_dir/in"
   labdeck_nested_n=0
@@ -183,7 +184,6 @@ labdeck_nested_close() {
   for ((i = 0; i < 100; i++)); do kill -0 "$labdeck_nested_pid" 2>/dev/null || break; sleep 0.1; done
   kill "$labdeck_nested_pid" 2>/dev/null || true
   wait "$labdeck_nested_pid" 2>/dev/null || true
-  cat "$labdeck_nested_dir/out" | tail -c +1 >/dev/null
   rm -rf "$labdeck_nested_dir"
   labdeck_nested_dir=
 }
