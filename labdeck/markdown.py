@@ -37,9 +37,12 @@ _FENCE_LANG = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*([\w+#.-]+)", re.M)
 _CODE_BLOCK = re.compile(r'<pre><code(?: class="([^"]*)")?>(.*?)</code></pre>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
 _EMPTY_P = re.compile(r"<p>\s*</p>")
-# a paragraph of stray closing tags (a macro's `]` after a block that ended early): in
-# the page they close the paragraph at once, and remark drops the empty paragraphs left
-_CLOSERS_P = re.compile(r"<p>\s*((?:</(?:div|span)>\s*)+)</p>")
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+# start tags that close an open paragraph, and the elements that hide an outer one (HTML's parser)
+_CLOSES_P = frozenset("address article aside blockquote details dialog div dl fieldset figcaption figure footer "
+                      "form h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section summary table ul".split())
+_P_SCOPE = frozenset("applet caption html table td th marquee object template button".split())
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 # marked's GFM `url` rule
 _URL = re.compile(r"""https?://[^\s<]+[^<.,:;"')\]\s]""")
 
@@ -183,6 +186,25 @@ def _link_urls(state) -> None:
         block.children = out
 
 
+_ESCAPABLE = frozenset("\\`*{}[]()#+-.!_>~|")
+
+
+def _escape(state, silent: bool) -> bool:
+    """marked's GFM escapes: a backslash hides only these characters, and is text before others."""
+    if state.src[state.pos] != "\\":
+        return False
+    nxt = state.src[state.pos + 1:state.pos + 2]
+    if nxt and nxt in _ESCAPABLE:
+        if not silent:
+            state.pending += nxt
+        state.pos += 2
+    else:
+        if not silent:
+            state.pending += "\\"
+        state.pos += 1
+    return True
+
+
 _CODE_SPAN = re.compile(r"(`+)\s*([\s\S]*?[^`])\s*\1(?!`)")
 
 
@@ -215,7 +237,9 @@ def make_markdown() -> MarkdownIt:
     md.core.ruler.at("block", marked.block_rule)        # marked's block grammar (marked.py)
     md.core.ruler.push("marked_url", _link_urls)
     md.inline.ruler.at("backticks", _code_span)
+    md.inline.ruler.at("escape", _escape)
     md.normalizeLink = lambda url: url          # marked writes link targets as they are (no %-encoding)
+    md.validateLink = lambda url: True          # and refuses none (remark's sanitize is off)
     for name, rule in marked.RENDER_RULES.items():
         md.add_render_rule(name, rule)
     md.add_render_rule("code_inline", _code_inline)
@@ -239,8 +263,9 @@ def convert(content: list, references: dict, inside: bool = False) -> str:
     put back in its parent's Markdown; a lone paragraph unwrapped inside a span."""
     text = "".join(item if isinstance(item, str) else _class_html(item, references) for item in content)
     out = shared_markdown().render(text.lstrip(), {"references": references})
-    if inside:
-        m = _LONE_P.match(out)
+    if inside and out.startswith("<p>"):
+        # remark looks at the HTML as the page reads it: one paragraph and nothing else?
+        m = _LONE_P.match(_close_paragraphs(out))
         if m:
             out = m.group(1)
     return out
@@ -259,14 +284,60 @@ def _code_html(m: re.Match) -> str:
     return render_code(html.unescape(code), html.unescape(m.group(1) or ""))
 
 
-def finish(out: str) -> str:
+def _close_paragraphs(out: str) -> str:
+    """Paragraphs as the page's HTML parser ends them: a block tag (a `.name[...]` div,
+    raw HTML) closes an open <p>, and the paragraph's own </p> then makes an empty one.
+    remark reads its slide back from the page (innerHTML) before dropping empty
+    paragraphs: the text after such a block is left outside any paragraph."""
+    parts, pos, stack = [], 0, []
+    for m in _TAG.finditer(out):
+        closing, name = m.group(1), m.group(2).lower()
+        if closing:
+            if name == "p":
+                if _p_in_scope(stack):
+                    _pop_to(stack, "p")
+                else:                   # no paragraph open: the parser makes an empty one
+                    parts.append(out[pos:m.start()] + "<p>")
+                    pos = m.start()
+            elif name in stack:
+                if _p_in_scope(stack) and stack[::-1].index(name) > stack[::-1].index("p"):
+                    parts.append(out[pos:m.start()] + "</p>")     # the end tag ends the paragraph too
+                    pos = m.start()
+                _pop_to(stack, name)
+            continue
+        if name in _CLOSES_P and _p_in_scope(stack):
+            _pop_to(stack, "p")
+            parts.append(out[pos:m.start()] + "</p>")
+            pos = m.start()
+        if name not in _VOID and not m.group(3):
+            stack.append(name)
+    parts.append(out[pos:])
+    return "".join(parts)
+
+
+def _p_in_scope(stack: list[str]) -> bool:
+    for name in reversed(stack):
+        if name == "p":
+            return True
+        if name in _P_SCOPE:
+            return False
+    return False
+
+
+def _pop_to(stack: list[str], name: str) -> None:
+    while stack and stack.pop() != name:
+        pass
+
+
+def finish(out: str, code: bool = True) -> str:
     """What remark does to a converted slide: empty paragraphs and the last newline go,
-    code blocks get their lines (and here, their colours)."""
+    code blocks get their lines (and here, their colours). With `code` false, code
+    blocks stay as the converter wrote them (what tests/fixtures/markdown/ holds)."""
     if "<p>" in out:
-        out = _EMPTY_P.sub("", _CLOSERS_P.sub(r"\1", out))
+        out = _EMPTY_P.sub("", _close_paragraphs(out))
     if out.endswith("\n"):
         out = out[:-1]
-    if "<pre><code" in out:
+    if code and "<pre><code" in out:
         out = _CODE_BLOCK.sub(_code_html, out)
     return out
 

@@ -98,9 +98,13 @@ _LOOSE = re.compile(r"\n\n(?!\s*\Z)")
 
 
 def normalize(src: str) -> str:
-    """marked's Lexer.lex: line ends, tabs as 4 spaces, no-break spaces, U+2424."""
+    """marked's Lexer.lex: line ends, tabs as 4 spaces, U+2424.
+
+    marked would also make no-break spaces plain ones, but in a deck they never
+    reach it: remark reads its source as the page's HTML (`innerHTML` of the
+    textarea), where the browser writes U+00A0 as `&nbsp;`."""
     return (src.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
-            .replace("\u00a0", " ").replace("\u2424", "\n"))
+            .replace("\u00a0", "&nbsp;").replace("\u2424", "\n"))
 
 
 # ---- the lexer: marked's Lexer.token, emitting markdown-it tokens -----------------

@@ -1,5 +1,9 @@
 """remark's syntax and markmaker's generation, one test per rule.
 
+Markdown → HTML rules (lists, code, macros, links...) are fixture files in
+tests/fixtures/markdown/, run by test_markdown_rules.py; here are the rules
+that need a whole build: splitting, properties, generation, files, build.json.
+
 Every test writes a small manifest and chapters (our own words) in tmp_path,
 builds them with the real builder (labdeck.build.build, a cache in tmp_path)
 and reads what was written: the deck page, build.json, dist/.
@@ -238,66 +242,26 @@ def test_notes_go_in_a_template_element(tmp_path):
     assert second["notes"] is None
 
 
-def test_inline_macro_becomes_a_span(tmp_path):
-    b = one_chapter(tmp_path, "## Words\n\nA .hot[warm] word and .a.b[two classes].\n")
-    assert b.ok, b.messages
-    html = b.slides[0]["html"]
-    assert '<span class="hot">warm</span>' in html
-    assert '<span class="a b">two classes</span>' in html
 
 
-def test_macro_spanning_lines_becomes_a_div(tmp_path):
-    b = one_chapter(tmp_path, "## Block\n\n.panel[\nInside the *panel*.\n]\n")
-    assert b.ok, b.messages
-    assert re.search(r'<div class="panel">\s*(?:<p>)?Inside the <em>panel</em>\.', b.slides[0]["html"])
 
 
-def test_escaped_macro_is_shown_as_written(tmp_path):
-    # remark: `\.name[...]` is text without the backslash, and nothing inside it splits the slide
-    b = one_chapter(tmp_path, "## Escaped\n\nWrite \\.red[like *this*] to get red.\n\n\\.box[\n--\n]\n")
+def test_escaped_macro_does_not_split_the_slide(tmp_path):
+    # remark: nothing inside an escaped `\.name[...]` splits the slide (its HTML: tests/fixtures/markdown/macros.md)
+    b = one_chapter(tmp_path, "## Escaped\n\n\\.box[\n--\n]\n")
     assert b.ok, b.messages
     assert len(b.slides) == 1
-    html = b.slides[0]["html"]
-    assert "<p>Write .red[like <em>this</em>] to get red.</p>" in html
-    assert 'class="red"' not in html and 'class="box"' not in html
+    assert 'class="box"' not in b.slides[0]["html"]
 
 
-def test_macros_nest(tmp_path):
-    b = one_chapter(tmp_path, "## Nest\n\n.outer[\n.inner[deep] text\n\n.box[\n- item\n]\n]\n")
-    assert b.ok, b.messages
-    html = b.slides[0]["html"]
-    m = re.search(r'<div class="outer">(.*)</div>', html, re.S)
-    assert m
-    assert '<span class="inner">deep</span> text' in m.group(1)
-    assert re.search(r'<div class="box">\s*<ul>\s*<li>item</li>\s*</ul>\s*</div>', m.group(1))
 
 
-def test_macro_holds_several_paragraphs(tmp_path):
-    b = one_chapter(tmp_path, "## Paras\n\n.note[\nFirst paragraph.\n\nSecond paragraph.\n]\n")
-    assert b.ok, b.messages
-    assert re.search(r'<div class="note">\s*<p>First paragraph\.</p>\s*<p>Second paragraph\.</p>\s*</div>',
-                     b.slides[0]["html"])
 
 
-def test_block_macro_keeps_its_paragraph_as_in_remark(tmp_path):
-    # remark 0.14 unwraps a lone paragraph only inside inline (span) macros
-    b = one_chapter(tmp_path, "## Block\n\n.panel[\nInside the *panel*.\n]\n")
-    assert b.ok, b.messages
-    assert re.search(r'<div class="panel">\s*<p>Inside the <em>panel</em>\.</p>\s*</div>', b.slides[0]["html"])
 
 
-def test_inline_macro_alone_on_its_line_stays_in_a_paragraph(tmp_path):
-    b = one_chapter(tmp_path, "## Alone\n\n.note[a short remark]\n")
-    assert b.ok, b.messages
-    assert '<p><span class="note">a short remark</span></p>' in b.slides[0]["html"]
 
 
-def test_adjacent_block_macros_are_not_wrapped_in_a_paragraph(tmp_path):
-    b = one_chapter(tmp_path, "## Two\n\n.left[\nL\n]\n.right[\nR\n]\n")
-    assert b.ok, b.messages
-    html = b.slides[0]["html"]
-    assert re.search(r'<div class="left">\s*<p>L</p>\s*</div>\s*<div class="right">\s*<p>R</p>\s*</div>', html)
-    assert "<p><div" not in html
 
 
 def test_scale_macro_is_an_image_in_its_paragraph_and_literal_in_code(tmp_path):
@@ -374,12 +338,6 @@ def test_link_label_warning_points_at_the_definition_lines(tmp_path):
     assert "a.md:3" in warnings[0]
 
 
-def test_raw_html_passes_through(tmp_path):
-    b = one_chapter(tmp_path, '## Raw\n\n<div class="handmade">kept <b>bold</b></div>\n\nand <kbd>Ctrl</kbd>\n')
-    assert b.ok, b.messages
-    html = b.slides[0]["html"]
-    assert '<div class="handmade">kept <b>bold</b></div>' in html
-    assert "<kbd>Ctrl</kbd>" in html
 
 
 def test_manifest_values_are_escaped_in_the_page(tmp_path):
