@@ -250,3 +250,19 @@ def test_kind_target_without_kind_writes_a_junit_saying_why(tmp_path):
     assert p.returncode == 2
     failure = ET.parse(junit).getroot().find(".//failure")
     assert "missing: docker, kind, kubectl" in failure.get("message")
+
+
+def test_a_shell_that_dies_is_restarted_with_its_folder_and_variables(tmp_path):
+    deck = tmp_path / "dies.yml"
+    (tmp_path / "ch.md").write_text("# Dies\n\n---\n\n## Dies\n\n.lab[\n\n"
+                                    "```bash\nmkdir -p here && cd here && KEPT=yes\n```\n\n"
+                                    "```bash\nkill -KILL $$\n```\n\n"
+                                    "```bash\ntest \"$KEPT\" = yes && test \"${PWD##*/}\" = here\n```\n\n]\n")
+    deck.write_text("title: dies\ncontent:\n- ch.md\n")
+    junit = tmp_path / "junit.xml"
+    assert main(["run", str(deck), "--junit", str(junit), "--keep-going", "--step-timeout", "20"]) == 1
+    every = cases(junit)
+    assert [outcome(c) for c in every] == ["passed", "failed", "passed"]
+    message = every[1].find("failure").get("message")
+    assert "the shell ended" in message and "restarted" in message
+    assert float(every[1].get("time")) < 10

@@ -228,7 +228,10 @@ class Runner:
                 marks.append((m.group(1), int(m.group(2)) if m.group(2) else None))
             cut = buf.rfind("\x07")
             buf = buf[cut + 1:] if cut >= 0 else buf[-200:]
-            busy = pane.busy()
+            fg = pane.foreground()
+            if fg is None:                      # the shell itself ended (exit, exec, a signal)
+                raise Outcome("the shell ended")
+            busy = fg[1] != fg[0]
             at_prompt = bool(marks) and marks[-1][0] == "P" and not busy
             if at_prompt and len(marks) >= len(lines):
                 break
