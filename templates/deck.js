@@ -413,8 +413,10 @@
     return out;
   }
 
-  /* The index is read while the browser is idle after load, a few slides at a
-     time; `/` before it is complete finishes it at once. */
+  /* The index is read while the browser is idle, a few slides at a time, once
+     someone uses the deck (a key, the wheel, a touch: pages driven by scripts,
+     such as `check` and `pdf`, never pay for it); `/` before it is complete
+     finishes it at once. */
   var indexed = 0;
   function indexSlide(i) {
     var c = slides[i].querySelector('.remark-slide-content'), t = c ? visibleText(c) : '';
@@ -431,9 +433,15 @@
     while (indexed < count() && (!deadline || (deadline.timeRemaining() > 1 && performance.now() < stop))) indexSlide(indexed++);
     if (indexed < count() && deadline) window.requestIdleCallback(buildIndex);
   }
+  var indexStarted = false;
   function indexWhenIdle() {
-    if (window.requestIdleCallback) window.requestIdleCallback(buildIndex, { timeout: 10000 });
+    if (indexStarted || !window.requestIdleCallback) return;
+    indexStarted = true;
+    window.requestIdleCallback(buildIndex, { timeout: 10000 });
   }
+  ['keydown', 'wheel', 'touchstart'].forEach(function (type) {
+    doc.addEventListener(type, indexWhenIdle, { passive: true, once: true });
+  });
 
   function searchUI() {
     if (search) return search;
@@ -752,7 +760,6 @@
   window.slideshow = api;
 
   rescale();
-  indexWhenIdle();
   var start = readHash();
   show(start === null ? 0 : start, { force: true, fromPeer: true });
   if (isClone) {
