@@ -153,3 +153,17 @@ def test_theme_text_drawn_by_css_meets_aa(browser, tmp_path_factory, theme, sche
     assert {"slide number", "Lab badge", "Extra details ribbon"} <= set(ratios), ratios
     low = {k: v for k, v in ratios.items() if v < (3 if k == "warning icon" else 4.5)}
     assert low == {}, f"below WCAG AA: {low}"
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_index_pages_pass_axe(browser, samples, scheme):
+    dist, _ = samples
+    pages = [dist / "index.html"] + sorted(dist.glob("*/index.html"))
+    problems = []
+    for path in pages:
+        ctx = browser.new_context(viewport={"width": 1280, "height": 720}, color_scheme=scheme)
+        page = ctx.new_page()
+        page.goto(path.as_uri())
+        problems += [f"{path.relative_to(dist)}: {p}" for p in axe(page)]
+        ctx.close()
+    assert not problems, "\n".join(problems)
