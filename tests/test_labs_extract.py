@@ -235,3 +235,8 @@ def test_docs_show_every_directive_as_the_table_says():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "labs.md").read_text()
     for d in TABLE:
         assert f"| `{d.name}` | {d.argument} | {d.runner} | {d.script} |" in doc, d.name
+
+
+def test_keys_holding_one_caret_key_is_that_key():
+    steps, _ = parse("\n<!--\n```keys ^C```\n```keys ^Cx```\n-->\n")
+    assert [(s.directive, s.text) for s in steps] == [("key", "^C"), ("keys", "^Cx")]

@@ -39,7 +39,8 @@ TABLE: tuple[Directive, ...] = (
               "^C stops the command before it (bounded run); ^D ends a nested shell; "
               "other keys are noted", True),
     Directive("keys", "text",
-              "types the text as is (a trailing space is kept); never a command by itself",
+              "types the text as is (a trailing space is kept); never a command by itself; "
+              "a lone `^C`-style name is that key",
               "noted in a comment, never run", True),
     Directive("copy", "regex",
               "remembers the last match of the regex on the pane's screen (line breaks removed)",

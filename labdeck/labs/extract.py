@@ -77,6 +77,8 @@ def _content_language(word: str) -> bool:
 
 def _make_step(directive: str, text: str, pos: Position, hidden: bool) -> LabStep:
     names: list[str] = []
+    if directive == "keys" and re.fullmatch(r"\^[A-Za-z@\[\\\]^_?]", text):
+        directive = "key"        # ```keys ^C```: one key, as tmux send-keys reads it
     if directive in COMMANDS:
         text, names = clean_command(text)
     step = LabStep(directive=directive, text=text, pos=pos, hidden=hidden or directive == "hide",
