@@ -24,7 +24,6 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
-from .fences import use_marked_fences
 from . import marked
 from .memo import remember
 from .remark import ContentClass

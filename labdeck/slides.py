@@ -48,7 +48,7 @@ def split_classes(value: str) -> list[str]:
 
 def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
     """Fences remark's converter reads otherwise than authors meant: warnings
-    saying what remark shows (fences.py renders them the same way)."""
+    saying what remark shows (marked.py renders them the same way)."""
     if chapter.text in _fences_ok:
         return
     lines = chapter.text.split("\n")
