@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import re
@@ -98,24 +99,29 @@ def render_code(code: str, lang: str) -> str:
     lines: list[list[tuple[bool, str]]] = [[]]
     pos = 0
     bounds = sorted({b for s in spans for b in s})
+    starts = [a for a, _ in spans]
     for ttype, value in tokens:
         cls = _css_class(ttype) if lexer else ""
-        while value:
-            nl = value.find("\n")
-            chunk = value if nl < 0 else value[:nl]
+        i, n = 0, len(value)        # walk the value by index: slicing a long one each time is quadratic
+        while i < n:
+            nl = value.find("\n", i)
+            stop = n if nl < 0 else nl
             # cut at highlight boundaries
-            cut = next((b - pos for b in bounds if pos < b < pos + len(chunk)), len(chunk))
-            piece = chunk[:cut]
-            if piece:
-                inside = any(a <= pos < b for a, b in spans)
+            k = bisect.bisect_right(bounds, pos)     # the first boundary after pos (no scan of all of them)
+            if k < len(bounds) and bounds[k] < pos + (stop - i):
+                stop = i + bounds[k] - pos
+            if stop > i:
+                piece = value[i:stop]
+                k = bisect.bisect_right(starts, pos) - 1  # spans are sorted and apart
+                inside = k >= 0 and pos < spans[k][1]
                 escaped = html.escape(piece, quote=False)
                 lines[-1].append((inside, f'<span class="{cls}">{escaped}</span>' if cls else escaped))
-                pos += len(piece)
-                value = value[len(piece):]
-            elif nl == 0:
+                pos += stop - i
+                i = stop
+            else:                   # at a newline
                 lines.append([])
                 pos += 1
-                value = value[1:]
+                i += 1
     out = []
     for line in lines:
         parts, k = [], 0
@@ -147,6 +153,22 @@ def _image(self, tokens, idx, options, env):
         width = html.escape(token.content[len(":scale "):].strip())
         return f'<img src="{src}" style="width: {width}" />'
     return self.image(tokens, idx, options, env)
+
+
+def _closable(rule):
+    """markdown-it-py looks for the `]` of every `[` up to the end of the paragraph:
+    after the last `]` no label can close (20,000 unclosed `[` took seconds), so
+    the rule is not even tried there."""
+    def guarded(state, silent):
+        last = state.env.get("_last]") if isinstance(state.env, dict) else None
+        if last is None or last[0] is not state.src:
+            last = (state.src, state.src.rfind("]"))
+            if isinstance(state.env, dict):
+                state.env["_last]"] = last
+        if state.pos > last[1]:
+            return False
+        return rule(state, silent)
+    return guarded
 
 
 def _link_urls(state) -> None:
@@ -232,7 +254,10 @@ def _text_token(Token, content: str):
 
 
 def make_markdown() -> MarkdownIt:
+    from markdown_it.rules_inline import image, link
     md = MarkdownIt("commonmark", {"html": True, "typographer": False}).enable(["strikethrough"])
+    md.inline.ruler.at("link", _closable(link))
+    md.inline.ruler.at("image", _closable(image))
     md.core.ruler.at("block", marked.block_rule)        # marked's block grammar (marked.py)
     md.core.ruler.push("marked_url", _link_urls)
     md.inline.ruler.at("backticks", _code_span)

@@ -10,6 +10,7 @@ and ContentClass nodes, with the source offset of everything.
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -43,8 +44,115 @@ def _compile(parts: list[str]) -> tuple[re.Pattern, re.Pattern]:
     return at, later
 
 
-BLOCK = _compile([_CODE, _INLINE_CODE, _CONTENT, _FENCES, _DEF, _MACRO, _SEPARATOR, _NOTES_SEPARATOR])
-INLINE = _compile([_CODE, _INLINE_CODE, _CONTENT, _FENCES, _DEF, _MACRO])
+# Definitions and macros scan to the next `]` (or `)`): tried at every `[x` line or
+# `![:x` of a long text, that scan made lexing quadratic. They are found by
+# _def_at/_macro_at with an index of the text's brackets instead; in the
+# combined regex they keep their place (and group numbers) but never match.
+_NEVER = r"(?!)()()()"
+BLOCK = _compile([_CODE, _INLINE_CODE, _CONTENT, _FENCES, _NEVER, _NEVER, _SEPARATOR, _NOTES_SEPARATOR])
+INLINE = _compile([_CODE, _INLINE_CODE, _CONTENT, _FENCES, _NEVER, _NEVER])
+_DEF_ONLY = re.compile(_DEF.replace("(?:^|\\n)", "(?:|\\n)").replace("$", r"\Z"))
+_DEF_TAIL = re.compile(_DEF[_DEF.index("\\]:"):].replace("$", r"\Z"))
+_MACRO_ONLY = re.compile(_MACRO)
+_MACRO_BARE = re.compile(_MACRO[:_MACRO.index("(?:")])
+MAX_NESTING = 64        # `.name[` levels inside each other (real decks use 3 or 4)
+
+
+class TooDeep(Exception):
+    """`.name[` blocks nested more than MAX_NESTING deep (at `offset`)."""
+
+    def __init__(self, offset: int):
+        super().__init__(offset)
+        self.offset = offset
+
+
+class _Index:
+    """Where a text's brackets are: `[` → its `]` (remark's counting), every `]` and `)`,
+    every line starting with `[` and every `![:`."""
+
+    def __init__(self, src: str):
+        self.src = src
+        self.closes = [m.start() for m in re.finditer(r"\]", src)]
+        self.parens = [m.start() for m in re.finditer(r"\)", src)]
+        self.defs = [m.start() for m in re.finditer(r"\n *\[", src)]
+        self.macros = [m.start() for m in re.finditer(r"!\[:", src)]
+        self.pairs: dict[int, int] = {}       # offset after a `[` → offset of its `]`
+        opened: list[int] = []
+        for m in re.finditer(r"[\[\]]", src):
+            if m.group() == "[":
+                opened.append(m.end())
+            elif opened:
+                self.pairs[opened.pop()] = m.start()
+        self.tails: dict[tuple[int, int], bool] = {}
+        self.searches: dict[tuple, tuple] = {}    # (pattern, end) → (from, match) of the last search
+
+
+_last_index: _Index | None = None
+
+
+def _index(src: str) -> _Index:
+    global _last_index
+    if _last_index is None or _last_index.src is not src:
+        _last_index = _Index(src)
+    return _last_index
+
+
+class _Found:
+    """A match of a lone definition or macro regex, numbered like the combined regex."""
+
+    def __init__(self, m: re.Match, first: int):
+        self.m, self.first = m, first
+
+    def group(self, k: int = 0):
+        if k == 0:
+            return self.m.group(0)
+        k = k - self.first + 1
+        return self.m.group(k) if k <= self.m.re.groups else None
+
+    def start(self) -> int:
+        return self.m.start()
+
+    def end(self) -> int:
+        return self.m.end()
+
+    @property
+    def lastindex(self) -> int:
+        return self.first + (self.m.lastindex or 1) - 1
+
+
+def _def_at(ix: _Index, src: str, q: int, end: int) -> _Found | None:
+    """A link definition starting at q (its newline, or where the lexer stands)."""
+    j = q + 1 if src[q] == "\n" else q
+    while j < end and src[j] == " ":
+        j += 1
+    if j >= end or src[j] != "[":
+        return None
+    k = bisect.bisect_right(ix.closes, j)
+    if k == len(ix.closes) or ix.closes[k] >= end or ix.closes[k] == j + 1:
+        return None
+    c = ix.closes[k]
+    ok = ix.tails.get((c, end))
+    if ok is None:
+        ok = ix.tails[(c, end)] = _DEF_TAIL.match(src, c, end) is not None
+    if not ok:
+        return None
+    m = _DEF_ONLY.match(src, q, end)
+    return _Found(m, G_DEF) if m else None
+
+
+def _macro_at(ix: _Index, src: str, q: int, end: int) -> _Found | None:
+    """`![:name args](obj)` starting at q."""
+    if q + 3 >= end or src[q + 3] in " ]":
+        return None
+    k = bisect.bisect_left(ix.closes, q + 3)
+    if k == len(ix.closes) or ix.closes[k] >= end:
+        return None
+    c = ix.closes[k]
+    if c + 1 < end and src[c + 1] == "(":
+        p = bisect.bisect_left(ix.parens, c + 2)
+        if p < len(ix.parens) and ix.parens[p] < end:
+            return _Found(_MACRO_ONLY.match(src, q, end), G_MACRO)
+    return _Found(_MACRO_BARE.match(src, q, end), G_MACRO)
 
 
 @dataclass
@@ -62,29 +170,53 @@ class Token:
 
 
 def _search(pats, src: str, pos: int, end: int):
+    """The next token, as remark's combined regex would find it from pos."""
     at, later = pats
     m = at.match(src, pos, end)
     if m is not None:
-        return m
-    return later.search(src, pos + 1, end) if pos < end else None
+        return m         # code, fences... win over a definition at the same place
+    ix = _index(src)
+    if pos < end:
+        found = _def_at(ix, src, pos, end) or (_macro_at(ix, src, pos, end) if src.startswith("![:", pos) else None)
+        if found is not None:
+            return found
+    m = _later(ix, later, src, pos + 1, end) if pos < end else None
+    limit = m.start() if m is not None else end
+    macros, defs = ix.macros, ix.defs
+    for k in range(bisect.bisect_right(macros, pos), len(macros)):
+        if macros[k] >= limit:
+            break
+        found = _macro_at(ix, src, macros[k], end)
+        if found is not None:
+            m, limit = found, macros[k]
+            break
+    for k in range(bisect.bisect_right(defs, pos), len(defs)):
+        if defs[k] >= limit:
+            break
+        found = _def_at(ix, src, defs[k], end)
+        if found is not None:
+            return found
+    return m
+
+
+def _later(ix: _Index, later: re.Pattern, src: str, pos: int, end: int):
+    """later.search from pos, reusing the last search when it found nothing before pos
+    (a run of definitions or macros would otherwise rescan the rest of the text each time)."""
+    last = ix.searches.get((later, end))
+    if last is not None and last[0] <= pos and (last[1] is None or last[1].start() >= pos):
+        return last[1]
+    m = later.search(src, pos, end)
+    ix.searches[(later, end)] = (pos, m)
+    return m
 
 
 def _bracketed_end(src: str, pos: int, end: int) -> int | None:
     """Offset of the `]` closing a `[` opened just before pos (remark counts every bracket)."""
-    depth = 1
-    while pos < end:
-        c = src[pos]
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                return pos
-        pos += 1
-    return None
+    close = _index(src).pairs.get(pos)
+    return close if close is not None and close < end else None
 
 
-def lex(src: str, pos: int = 0, end: int | None = None, pats=BLOCK, tokens=None) -> list[Token]:
+def lex(src: str, pos: int = 0, end: int | None = None, pats=BLOCK, tokens=None, depth: int = 0) -> list[Token]:
     tokens = [] if tokens is None else tokens
     end = len(src) if end is None else end
     while pos <= end:
@@ -122,9 +254,11 @@ def lex(src: str, pos: int = 0, end: int | None = None, pats=BLOCK, tokens=None)
                 tokens.append(Token("text", m.start(), close + 1, src[m.start() + 1:close + 1]))
                 mend = close + 1
             else:
+                if depth >= MAX_NESTING:
+                    raise TooDeep(m.start())
                 block = "\n" in src[mend:close]
                 tokens.append(Token("content_start", m.start(), mend, classes=g(G_CONTENT)[1:].split("."), block=block))
-                lex(src, mend, close, INLINE, tokens)
+                lex(src, mend, close, INLINE, tokens, depth + 1)
                 tokens.append(Token("content_end", close, close + 1, block=block))
                 mend = close + 1
         if mend == pos and m.start() == pos:   # an empty match cannot happen with these regexes; guard anyway

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from . import remark
-from .diagnostics import Diagnostics
+from .diagnostics import BuildError, Diagnostics
 from .memo import remember
 from .model import Chapter, LabBlock, Part, Position, Slide
 from .source import ChapterSource, titles_of, Interstitials, anchor, title_slides_markdown, toc_markdown
@@ -121,7 +121,12 @@ def parse_cached(text: str) -> list[remark.ParsedSlide]:
 
 
 def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnostics) -> list[Piece]:
-    parsed = parse_cached(text)
+    try:
+        parsed = parse_cached(text)
+    except remark.TooDeep as e:
+        path, line = ch.position(e.offset)
+        raise BuildError(path, line, f".name[ blocks nested more than {remark.MAX_NESTING} deep "
+                                     f"(labdeck's limit): refused") from None
     pieces = []
     for p in parsed:
         for offset, opener in p.unclosed:

@@ -453,3 +453,60 @@ def _state(pid: str) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+# ---- hostile chapters ----------------------------------------------------------------
+
+def test_labdecks_placeholder_characters_in_a_chapter_are_plain_text(project):
+    """U+E000/U+E001 mark `.name[` nodes inside labdeck: an author's own are just text."""
+    project.write({"b.md": "## Closing\n\nodd \ue00007\ue001 and \ue0000\ue001 then .box[boxed]\n"})
+    proc = project.run()
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    page = (project.out / "deck.html").read_text()
+    assert "odd \ue00007\ue001 and \ue0000\ue001 then" in page
+    assert page.count('<span class="box">boxed</span>') == 1
+
+
+def test_name_blocks_nested_past_the_limit_are_refused_at_their_line(project):
+    before = project.build_good()
+    deep = ".a[" * 2000 + "x" + "]" * 2000
+    project.write({"b.md": GOOD_B + "\n---\n\n## Deep\n\n" + deep + "\n"})
+    assert_fails(project, before, "b.md", 11, r"nested more than 64 deep")
+
+
+def test_name_blocks_nested_up_to_the_limit_are_built(project):
+    project.write({"b.md": "## Deep\n\n" + ".a[" * 64 + "x" + "]" * 64 + "\n"})
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+    assert (project.out / "deck.html").read_text().count('<span class="a">') == 64
+
+
+SLOW = {   # inputs that made a scan quadratic: n copies of a piece
+    "unclosed .a[": lambda n: ".a[" * n,
+    "lines starting with [x": lambda n: "[x\n" * n,
+    "unclosed ![:x": lambda n: "![:x " * n,
+    "macros with an open (": lambda n: "![:x](" * n,
+    "a code block with a highlighted span per line": lambda n: "```bash\n" + "echo `a` b\n" * n + "```\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SLOW))
+def test_slow_inputs_take_linear_time(case):
+    """Four times the input must cost well under sixteen times the time (a
+    quadratic scan): a ratio within one run, not a timed limit."""
+    import time
+    from labdeck import remark
+    from labdeck.markdown import Renderer
+
+    def cost(n):
+        best = None
+        for _ in range(3):
+            started = time.perf_counter()
+            for s in remark.parse(SLOW[case](n)):
+                Renderer({}).tree(s.content)
+            took = time.perf_counter() - started
+            best = took if best is None else min(best, took)
+        return best
+    cost(100)                         # warm-up: lexers, regexes
+    small, large = cost(1500), cost(6000)
+    assert large / small < 9, f"{case}: {small:.3f}s for 1,500, {large:.3f}s for 6,000"
