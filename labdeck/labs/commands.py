@@ -107,6 +107,16 @@ def display(file: str, root: Path | None) -> str:
         return file
 
 
+def _shown(path: Path) -> str:
+    """A path as the user can open it from the current folder."""
+    import os
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("../..") else rel
+
+
 def _declared_setup(deck) -> list[str]:
     value = (getattr(deck, "values", None) or {}).get("labs-setup") or []
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
@@ -344,7 +354,7 @@ def _run(steps, stem, manifest, args, sets, prompts, setup, where) -> int:
         text = text if len(text) <= 60 else text[:57] + "..."
         tag = " [dim](set-up)[/]" if r.setup else ""
         console.print(f"[{colours[r.status]}]{r.status.upper():7}[/] [{s.index:>{width}}] "
-                      f"{escape(display(s.file, None))}:{r.line or s.line}  {s.directive} {escape(text)}  "
+                      f"{escape(_shown(where(s)))}:{r.line or s.line}  {s.directive} {escape(text)}  "
                       f"[dim]{r.seconds:.1f}s[/]{tag}")
         if r.status in ("failed", "skipped") and r.message:
             console.print(f"         [dim]{escape(r.message)}[/]")
