@@ -266,6 +266,10 @@ def _q(text: str) -> str:
 def _typed_command(steps: list[StepRecord], i: int) -> tuple[int, list[str]] | None:
     """Steps i.. as `keys`/`paste` ending with Enter, with a paste among them (a
     command put together at the prompt from a copied name): (end, quoted parts)."""
+    # Only right after a pane switch or a copy (the learner is back at a shell
+    # prompt): keys typed into a program never become a command.
+    if i == 0 or steps[i - 1].directive not in ("tmux", "copy"):
+        return None
     parts: list[str] = []
     pasted = False
     j = i
