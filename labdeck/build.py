@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 
 from .cache import Cache
 from .diagnostics import BuildError, Diagnostics
+from .overrides import ASSETS
 from .write import copy_output, output_lock, write_output
 
 if TYPE_CHECKING:
     from .model import Deck
     from .source import Sources
+    from .overrides import Templates
 
 # Parsing and rendering modules (YAML, markdown-it, Pygments, Jinja2) are
 # imported when a deck has to be built: a warm build that skips every deck
@@ -130,20 +132,26 @@ def display_path(path: Path) -> str:
 
 def build(manifests: list[Path], out: Path, source_root: Path | None = None, exclude: list[str] | None = None,
           strict: bool = False, make_zip: bool = False, quiet: bool = False, cache_dir: Path | None = None,
-          browser: str | None = None, force: bool = False) -> BuildResult:
+          browser: str | None = None, force: bool = False, templates: Path | None = None) -> BuildResult:
     """Build decks into `out`. A deck that fails leaves its previous output untouched;
     a deck whose inputs did not change since its last build is not rebuilt (unless `force`).
-    One build at a time writes into `out` (a lock): stamps then describe what is on disk."""
+    One build at a time writes into `out` (a lock): stamps then describe what is on disk.
+    `templates`: the project's own template folder (default: ./templates when present)."""
     with output_lock(out):
-        return _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force)
+        return _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force,
+                      templates)
 
 
-def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force) -> BuildResult:
+def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force,
+           templates) -> BuildResult:
+    from .overrides import project_templates
     result = BuildResult()
     deck_stamps = []
     cache = Cache(cache_dir)
+    folders = project_templates(templates)
     options = {"source": str(Path(source_root).resolve()) if source_root else None,
-               "exclude": list(exclude or []), "strict": strict}
+               "exclude": list(exclude or []), "strict": strict,
+               "templates": str(folders.custom) if folders.custom else None}
     todo = []
     for manifest in manifests:
         root = Path(source_root) if source_root else Path(manifest).parent
@@ -166,7 +174,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
     from . import render
     from .source import Sources
     sources = Sources()
-    env = render.environment()
+    env = folders.environment()
     from .markdown import RenderQueue
     queue = RenderQueue(cache.store)      # renders on the other cores while we parse the next deck
     from .mermaid import EarlyDiagrams
@@ -246,7 +254,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         outputs = [out / deck.html_name] + [out / rel for rel in [*deck.assets, *deck.stylesheets]]
         deck_stamps.append((manifest, deck, outputs, line))
     if result.decks:
-        write_assets(out, env)
+        write_assets(out, folders)
         _write_summaries(out, summaries, render.build_json(summaries))
         for rel, page in render.index_pages(summaries, env, result.diagnostics).items():
             write_output(out, rel, page)
@@ -254,10 +262,13 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             write_output(out, "slides.zip", zip_folder(out))
         try:
             cache.save()
+            template_inputs, template_absent = folders.files(), folders.absent()
+            assets = [out / "assets" / n for n in ("pygments.css", *ASSETS, *folders.extra_assets())]
             for manifest, deck, outputs, line in deck_stamps:
-                assets = [out / "assets" / n for n in ("deck.css", "deck.js", "pygments.css")]
-                cache.write_stamp(manifest, out, options, deck.dependencies | set(deck.assets.values()),
-                                  outputs + assets, line, deck.html_name, deck.assets, deck.absent_inputs)
+                cache.write_stamp(manifest, out, options,
+                                  deck.dependencies | set(deck.assets.values()) | set(template_inputs),
+                                  outputs + assets, line, deck.html_name, deck.assets,
+                                  deck.absent_inputs | template_absent)
         except OSError as e:     # the output is written: a cache we cannot keep only costs speed
             result.diagnostics.warning(display_path(cache.folder), None,
                                        f"cannot write the build cache ({e.strerror or e}): going on without it")
@@ -279,10 +290,14 @@ def _render_diagrams(decks: list[Deck], cache: Cache, diagrams, diags: Diagnosti
         apply_mermaid(slides, cache.folder, diags, browser_path=diagrams.browser_path, early=diagrams)
 
 
-def write_assets(out: Path, env) -> None:
+def write_assets(out: Path, folders: Templates) -> None:
+    """dist/assets/: the stylesheet and player (the project's own when it overrides
+    them), code colours, and the project's extra static files."""
     from . import render
-    for name in ("deck.css", "deck.js"):
-        write_output(out, f"assets/{name}", (render.TEMPLATES / name).read_text(encoding="utf-8"))
+    for name in ASSETS:
+        write_output(out, f"assets/{name}", folders.find(name).read_bytes())
+    for name, src in folders.extra_assets().items():
+        copy_output(out, f"assets/{name}", src)
     write_output(out, "assets/pygments.css", render.pygments_css())
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from .write import write_atomic
 
 PACKAGE = Path(__file__).resolve().parent
-TEMPLATES = PACKAGE.parent / "templates"
 FORMAT = 1
 
 
@@ -26,8 +25,12 @@ def default_folder() -> Path:
 
 def code_files() -> list[Path]:
     """labdeck's own code and templates: changing them invalidates every stamp."""
-    files = sorted(PACKAGE.rglob("*.py")) + sorted(PACKAGE.rglob("*.js")) + [p for p in TEMPLATES.glob("*") if p.is_file()]
-    return sorted(files)
+    from .overrides import BUILTIN
+    files = set()
+    for folder, dirs, names in os.walk(PACKAGE):
+        dirs[:] = [d for d in dirs if d not in ("node_modules", "__pycache__")]   # npm's, not ours
+        files.update(Path(folder, n) for n in names if n.endswith((".py", ".js")))
+    return sorted(files | {p for p in BUILTIN.glob("*") if p.is_file()})
 
 
 def _stat(path) -> list[int] | None:

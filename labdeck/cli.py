@@ -5,10 +5,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import __version__
+from .diagnostics import os_error_line
+
 SUBCOMMANDS = {
     "labs": ("labdeck.labs.commands", "extract lab scripts (labs) or run them (labs run)"),
     "check": ("labdeck.check", "check every slide in headless Chromium"),
     "pdf": ("labdeck.pdf", "print a deck to PDF through Chromium"),
+    "new": ("labdeck.new", "write a starter deck into a new folder"),
 }
 
 
@@ -35,11 +39,35 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--serve", action="store_true", help="with --watch: serve DIR with live reload")
     p.add_argument("--host", default="127.0.0.1", help="--serve address (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="--serve port (default: 8000)")
+    p.add_argument("--templates", type=Path, metavar="DIR",
+                   help="the project's templates and assets, overriding labdeck's file by file (default: ./templates)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
+
+
+def new_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog=f"{PROG} new", description="Write a starter deck into a new folder.")
+    p.add_argument("folder", type=Path, metavar="FOLDER", help="the folder to create (or an empty one)")
+    args = p.parse_args(argv)
+    from .new import FolderNotEmpty, new_project
+    try:
+        written = new_project(args.folder)
+    except FolderNotEmpty as e:
+        print(f"{PROG} new: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(os_error_line(e, args.folder, "cannot write"), file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"new: {path}")
+    print(f"new: now `cd {args.folder}` and run `{PROG}`; open dist/index.html")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "new":
+        return new_main(argv[1:])
     if argv and argv[0] in SUBCOMMANDS:
         import importlib
         module = importlib.import_module(SUBCOMMANDS[argv[0]][0])
@@ -54,9 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         from .serve.watch import watch
         return watch(manifests, args)
     try:
-        result = build(manifests, args.out, args.source, args.exclude, args.strict, args.zip)
+        result = build(manifests, args.out, args.source, args.exclude, args.strict, args.zip,
+                       templates=args.templates)
     except OSError as e:        # an output folder that cannot be written: one line, no traceback
-        print(f"{e.filename or args.out}: error: cannot write: {e.strerror or e}", file=sys.stderr)
+        print(os_error_line(e, args.out), file=sys.stderr)
         return 1
     print_diagnostics(result)
     if not result.ok:

@@ -65,6 +65,25 @@ class Diagnostics:
             print(from_here(d, roots) if roots else d, file=stream)
 
 
+def os_error_line(e: OSError, path=None, action: str | None = None) -> str:
+    """One compiler-style line for a file operation that failed: the file, what
+    was being done ("cannot write" for write.py's WriteError, else `action`
+    when the caller knows), why."""
+    try:
+        from jinja2 import TemplateNotFound
+    except ImportError:         # pragma: no cover - jinja2 is a dependency
+        TemplateNotFound = ()
+    if isinstance(e, TemplateNotFound):
+        from .overrides import project_templates
+        return f"{e.name}: error: template not found (looked in {', '.join(map(str, project_templates().folders))})"
+    from .write import WriteError
+    if isinstance(e, WriteError):
+        action = "cannot write"
+    where = e.filename or path or "labdeck"
+    why = e.strerror or str(e)
+    return f"{where}: error: {action}: {why}" if action else f"{where}: error: {why}"
+
+
 def openable(path: str, roots) -> str:
     """Chapter paths are relative to their source root (included files to its
     parent): shown relative to the current folder, so that `path:line` opens in

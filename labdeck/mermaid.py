@@ -2,8 +2,11 @@
 
 In container.training a `<pre class="mermaid">` block is drawn in the
 browser by mermaid.js from a CDN. Our decks must work with no network, so
-we run mermaid (the npm package, pinned in package.json, `npm ci`) once at
-build time in Chromium and inline the SVG it makes.
+we run mermaid (the npm package, pinned with all its dependencies by
+labdeck/node/package-lock.json) once at build time in Chromium and inline
+the SVG it makes. mermaid is found in $LABDECK_MERMAID, in a checkout's
+labdeck/node/node_modules (`./dev` runs `npm ci` there), or in the build
+cache folder, where `npm ci` installs the same lock on first use.
 
 Usage from the renderer, after each slide's HTML is rendered:
 
@@ -29,16 +32,19 @@ import html as htmllib
 import json
 import os
 import re
-import tempfile
+import shutil
 import weakref
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
 from labdeck.diagnostics import Diagnostics
 from labdeck.browser import run_isolated
+from labdeck.write import write_atomic      # two builds may share the cache: no half-written file
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MERMAID_DIR = REPO_ROOT / "node_modules" / "mermaid"
+REPO_ROOT = Path(__file__).resolve().parent.parent         # the folder holding the labdeck package
+NODE = Path(__file__).resolve().parent / "node"          # package.json + package-lock.json (package data)
+MERMAID_DIR = NODE / "node_modules" / "mermaid"          # a checkout, after `npm ci` in NODE
+MERMAID_VERSION = json.loads((NODE / "package.json").read_text(encoding="utf-8"))["dependencies"]["mermaid"]
 
 # What we pass to mermaid.initialize; part of the cache key, so changing it
 # re-renders everything.
@@ -128,20 +134,49 @@ def mermaid_version(mermaid_dir: Path = MERMAID_DIR) -> str | None:
         return None
 
 
+def locate(cache_dir: Path, install: bool = True) -> tuple[Path | None, str]:
+    """(the mermaid package folder, "") or (None, why not). Looks in
+    $LABDECK_MERMAID, the checkout's node_modules, then `cache_dir/npm/VERSION/`,
+    where `npm ci` installs our lock file on first use (from npm's own cache
+    when it can)."""
+    env = os.environ.get("LABDECK_MERMAID")
+    if env:
+        return (Path(env), "") if mermaid_version(Path(env)) else (None, f"LABDECK_MERMAID={env}: no mermaid package there")
+    if mermaid_version(MERMAID_DIR):
+        return MERMAID_DIR, ""
+    prefix = cache_dir.resolve() / "npm" / MERMAID_VERSION
+    local = prefix / "node_modules" / "mermaid"
+    if mermaid_version(local) == MERMAID_VERSION:
+        return local, ""
+    if not install:
+        return None, f"mermaid {MERMAID_VERSION} not installed in {prefix}"
+    npm = shutil.which("npm")
+    if npm is None:
+        return None, "npm not found: install Node.js (npm), or set LABDECK_MERMAID to a mermaid package folder"
+    import subprocess
+    import sys
+    print(f"labdeck: installing mermaid {MERMAID_VERSION} with npm into {prefix} (first use)",
+          file=sys.stderr, flush=True)
+    try:
+        prefix.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(NODE / name, prefix / name)
+        proc = subprocess.run([npm, "ci", "--prefix", str(prefix), "--omit=dev", "--no-audit", "--no-fund",
+                               "--prefer-offline", "--loglevel=error"],
+                              capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, f"npm ci (mermaid {MERMAID_VERSION}) in {prefix} failed: {e}"
+    if proc.returncode != 0 or mermaid_version(local) != MERMAID_VERSION:
+        why = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, f"npm ci (mermaid {MERMAID_VERSION}) in {prefix} failed: {why}"
+    return local, ""
+
+
 def _key(version: str, source: str) -> str:
     h = hashlib.sha256()
     h.update(f"mermaid {version}\n{json.dumps(MERMAID_CONFIG, sort_keys=True)}\n".encode())
     h.update(source.encode())
     return h.hexdigest()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    # Two builds may share the cache: never let one read a half-written file.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _one_line_error(message: str) -> str:
@@ -192,14 +227,14 @@ def _render_in_browser(todo: dict[str, str], mermaid_js: Path, browser_path: str
 def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
                    cache_dir: Path, diags: Diagnostics,
                    browser_path: str | None = None,
-                   mermaid_dir: Path = MERMAID_DIR,
+                   mermaid_dir: Path | None = None,
                    early: "EarlyDiagrams | None" = None) -> dict[str, str]:
     """Map each diagram source to its SVG (sources that failed or could not be
     rendered are absent). Diagrams are `(source, path, line)`: the position is
     only used for warnings, once per distinct source (its first occurrence).
     Uncached ones are rendered in one Chromium launch (`browser_path`, else
     labdeck.browser.chromium_path()'s choice); cached ones need neither Chromium
-    nor a browser launch. `mermaid_dir` is node_modules/mermaid (tests move it).
+    nor a browser launch. `mermaid_dir`: the mermaid package (default: see locate()).
     With `early` (started while the decks were parsed), its browser draws them."""
     first: dict[str, Diagram] = {}
     for d in diagrams:
@@ -208,11 +243,14 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
     if not first:
         return {}
 
-    version = mermaid_version(mermaid_dir)
+    if mermaid_dir is None:
+        mermaid_dir, problem = locate(Path(cache_dir))
+    else:
+        problem = f"{mermaid_dir} not found (run `npm ci` in a checkout, or set LABDECK_MERMAID)"
+    version = mermaid_version(mermaid_dir) if mermaid_dir else None
     if version is None:
         d = next(iter(first.values()))
-        diags.warning(d.path, d.line, f"mermaid diagrams left as text: {mermaid_dir} not found "
-                      f"(run `npm ci` in {REPO_ROOT})")
+        diags.warning(d.path, d.line, f"mermaid diagrams left as text: {problem}")
         return {}
 
     cache = Path(cache_dir) / "mermaid"
@@ -240,7 +278,7 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
         d = first[next(iter(todo.values()))]
         problem = None
         if not mermaid_js.is_file():
-            problem = f"{mermaid_js} not found (run `npm ci` in {REPO_ROOT})"
+            problem = f"{mermaid_js} not found (run `npm ci` in a checkout, or set LABDECK_MERMAID)"
         else:
             try:
                 browser_path = chromium_path(browser_path)
@@ -262,11 +300,11 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
                 src = todo[key]
                 if "svg" in res:
                     svgs[src] = res["svg"]
-                    _write_atomic(cache / f"{key}.svg", res["svg"])
+                    write_atomic(cache / f"{key}.svg", res["svg"])
                 else:   # a syntax error is cached too, so warm builds still warn
                     errors[src] = _one_line_error(res.get("error", ""))
                     if not res.get("transient"):
-                        _write_atomic(cache / f"{key}.err", errors[src])
+                        write_atomic(cache / f"{key}.err", errors[src])
 
     for src, message in errors.items():
         d = first[src]
@@ -304,7 +342,7 @@ class EarlyDiagrams:
     is sent while the build goes on. `results()` then collects them; a
     build that fails before drops the object, which stops the process."""
 
-    def __init__(self, cache_dir: Path, browser_path: str | None = None, mermaid_dir: Path = MERMAID_DIR):
+    def __init__(self, cache_dir: Path, browser_path: str | None = None, mermaid_dir: Path | None = None):
         self.cache = Path(cache_dir) / "mermaid"
         self.browser_path = browser_path
         self.mermaid_dir = mermaid_dir
@@ -324,7 +362,9 @@ class EarlyDiagrams:
             return
         for _, src in _blocks(text):
             if self.version is None:
-                self.version = mermaid_version(self.mermaid_dir)
+                if self.mermaid_dir is None:
+                    self.mermaid_dir = locate(self.cache.parent)[0]     # may install it (first use)
+                self.version = mermaid_version(self.mermaid_dir) if self.mermaid_dir else None
                 if self.version is None:
                     self.disabled = True        # render_mermaid will say why
                     return

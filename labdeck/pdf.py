@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .browser import ChromiumNotFound, chromium_path
 from .check import OFFLINE_ARGS
+from .diagnostics import os_error_line
 
 NOTES_PAGE_HEIGHT = 1024   # px: the 908x512 slide on top, its notes below
 
@@ -121,7 +122,7 @@ def _main(argv: list[str]) -> int:
     try:
         result = build([args.manifest], args.out, args.source, quiet=True)
     except OSError as e:            # an --out that cannot be written: one line, no traceback
-        print(f"{e.filename or args.out}: error: cannot write: {e.strerror or e}", file=sys.stderr)
+        print(os_error_line(e, args.out), file=sys.stderr)
         return 2
     print_diagnostics(result)
     if not result.ok:

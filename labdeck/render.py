@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from .diagnostics import BuildError, Diagnostics
@@ -21,23 +21,9 @@ from .model import Deck
 from .source import _no_tags, anchor
 from .theme import Theme
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)""")
 _REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
-
-
-_environment: Environment | None = None
-
-
-def environment() -> Environment:
-    """One Jinja2 environment per process: templates compile once (and reload
-    when their file changes, for watch mode)."""
-    global _environment
-    if _environment is None:
-        _environment = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
-                                   trim_blocks=False, lstrip_blocks=False, auto_reload=True)
-    return _environment
 
 
 def pygments_css() -> str:

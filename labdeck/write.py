@@ -108,8 +108,11 @@ class output_lock:
     def __enter__(self):
         import fcntl
         import sys
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.out / ".labdeck-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(self.out / ".labdeck-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:        # the output folder itself cannot be made or written
+            raise _failed(Path(e.filename or self.out), e) from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -2,12 +2,26 @@
 watcher that records console errors, page errors and requests leaving a folder."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
 from labdeck.browser import ChromiumNotFound, chromium_path, launch
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_outside_the_checkout(tmp_path_factory):
+    """Builds that use the default cache folder (and the commands the tests
+    start) keep it in a temporary folder: tests never write into the checkout."""
+    previous = os.environ.get("LABDECK_CACHE")
+    os.environ["LABDECK_CACHE"] = str(tmp_path_factory.mktemp("labdeck-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("LABDECK_CACHE", None)
+    else:
+        os.environ["LABDECK_CACHE"] = previous
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +74,18 @@ class Watch:
 def watch():
     """`watch(context, folder)` starts recording on a browser context."""
     return Watch
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With LABDECK_REQUIRE_CORPUS=1 (.ci/run sets it when ../shared/corpus is
+    there), a corpus test that skips fails instead: a silent skip would hide a
+    broken test."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or os.environ.get("LABDECK_REQUIRE_CORPUS") != "1":
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if "corpus" in item.nodeid.lower() or "corpus" in reason.lower():
+        report.outcome = "failed"
+        report.longrepr = f"corpus test skipped although the corpus is present: {reason}"

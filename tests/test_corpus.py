@@ -15,7 +15,7 @@ import pytest
 
 from labdeck.build import build
 
-CORPUS = Path("/work/shared/corpus/container.training/slides")
+from shared import CORPUS
 
 # Slide counts remark 0.14.1 shows for each deck (getSlideCount() in the original pages).
 EXPECTED = {

@@ -9,7 +9,7 @@ from labdeck.diagnostics import Diagnostics
 from labdeck.labs.extract import clean_command, collect_steps, is_placeholder, parse_lab_block
 from labdeck.model import Position
 
-CORPUS = Path("/work/shared/corpus/container.training/slides")
+from shared import CORPUS
 
 
 def parse(text: str, line: int = 10):

@@ -1,5 +1,5 @@
 """Mermaid blocks become inline SVG at build time: real Chromium, real mermaid
-from node_modules (installed with `npm ci` if missing), real cache files."""
+from labdeck/node/node_modules (installed with `npm ci` if missing), real cache files."""
 from __future__ import annotations
 
 import re
@@ -16,7 +16,7 @@ from labdeck.mermaid import (Diagram, apply_mermaid, find_mermaid_blocks,
                              render_mermaid, replace_mermaid_blocks)
 from labdeck.model import Position, Slide
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/container.training/slides"
+from shared import CORPUS
 
 FLOWCHART = 'flowchart LR\n  Build["labdeck build"] --> Deck["offline deck"]\n'
 BROKEN = "flowchart TD\n  A --> B\n  B[[[ --> C\n"
@@ -27,12 +27,12 @@ NOWHERE = "/nonexistent/chromium"
 def mermaid_installed():
     if not (mermaid.MERMAID_DIR / "dist" / "mermaid.min.js").is_file():
         try:
-            subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=mermaid.REPO_ROOT,
+            subprocess.run(["npm", "ci", "--prefix", str(mermaid.NODE), "--no-audit", "--no-fund"],
                            capture_output=True, timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
             pytest.skip(f"npm cannot install mermaid: {e}")
     if not (mermaid.MERMAID_DIR / "dist" / "mermaid.min.js").is_file():
-        pytest.skip("npm could not install mermaid into node_modules (run `npm ci`)")
+        pytest.skip("npm could not install mermaid into labdeck/node/node_modules (run ./dev)")
     try:
         chromium_path()
     except ChromiumNotFound as e:

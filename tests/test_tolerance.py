@@ -19,11 +19,11 @@ import pytest
 
 from labdeck.build import load_deck
 
+from shared import SHARED
+
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build.py"
-REFERENCE = next((p for p in (ROOT.parent / "shared/corpus/container.training/reference/remark.min.js",
-                              ROOT.parent.parent / "shared/corpus/container.training/reference/remark.min.js")
-                  if p.is_file()), None)
+REFERENCE = next((p for p in [SHARED / "corpus/container.training/reference/remark.min.js"] if p.is_file()), None)
 
 # (chapter text, line of the warning, what the warning says)
 CASES = {

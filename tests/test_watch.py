@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from labdeck import render
+from labdeck.overrides import BUILTIN
 from labdeck.serve.server import DevServer
 from labdeck.serve.watch import Watcher
 
@@ -143,7 +143,7 @@ def test_a_template_change_rebuilds_every_deck(decks, running):
     r = running("k8s-services.yml", "shell-basics.yml")
     r.wait_build(1)
     # decided without touching the real templates folder
-    todo = r.watcher.affected([(str(render.TEMPLATES / "deck.html.j2"), False)])
+    todo = r.watcher.affected([(str(BUILTIN / "deck.html.j2"), False)])
     assert sorted(p.name for p in todo) == ["k8s-services.yml", "shell-basics.yml"]
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from . import exceptions as check_exceptions
 from ..browser import LAUNCH_ARGS, ChromiumNotFound, chromium_path
 from .deck import DeckResult, check_deck
-from ..diagnostics import BuildError, openable
+from ..diagnostics import BuildError, openable, os_error_line
 
 # Every name resolves nowhere: if a request ever got past the routing in
 # check_deck (which aborts all of them), it still could not leave the machine.
@@ -146,7 +146,7 @@ def _main(argv: list[str]) -> int:
     try:
         built = build(manifests, args.out, args.source, quiet=True)
     except OSError as e:            # an --out that cannot be written: one line, no traceback
-        print(f"{e.filename or args.out}: error: cannot write: {e.strerror or e}", file=sys.stderr)
+        print(os_error_line(e, args.out), file=sys.stderr)
         return 2
     print_diagnostics(built)
     status = 0

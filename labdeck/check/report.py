@@ -8,8 +8,6 @@ import jinja2
 
 from ..write import write_atomic
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-
 
 def deck_json(r) -> dict:
     return {
@@ -23,12 +21,14 @@ def deck_json(r) -> dict:
     }
 
 
-def write_report(folder: Path, results: list, stale: list[str]) -> Path:
-    """Write the JSON per deck and the HTML page; returns the page's path."""
+def write_report(folder: Path, results: list, stale: list[str], templates: Path | None = None) -> Path:
+    """Write the JSON per deck and the HTML page; returns the page's path.
+    `templates`: the project's template folder (its check.html.j2 wins over ours)."""
+    from ..overrides import project_templates
     folder = Path(folder)
     for r in results:
         write_atomic(folder / f"{r.stem}.json", json.dumps(deck_json(r), indent=1, ensure_ascii=False) + "\n")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(f) for f in project_templates(templates).folders]), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     page = env.get_template("check.html.j2").render(decks=[deck_json(r) for r in results], stale=stale)
     write_atomic(folder / "index.html", page)

@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from labdeck.diagnostics import BuildError
+from labdeck.diagnostics import BuildError, os_error_line
 from labdeck.labs.extract import StepRecord, collect_steps, unset_variables
 from labdeck.labs.script import by_chapter, read_labs, write_labs
 
@@ -81,8 +81,7 @@ def extract(args: argparse.Namespace) -> int:
             write_labs(steps, out, deck=deck.stem, title=deck.title, manifest=str(manifest),
                        root=deck.root, setup=_declared_setup(deck))
         except OSError as e:
-            print(f"{e.filename or out}: error: cannot write lab scripts: {e.strerror or e}",
-                  file=sys.stderr)
+            print(os_error_line(e, out, "cannot write lab scripts"), file=sys.stderr)
             status = 1
             continue
         counts = Counter(s.directive for s in steps)

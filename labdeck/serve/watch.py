@@ -17,9 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-from .. import render
 from ..build import BuildResult, build, load_deck, print_diagnostics
 from ..diagnostics import BuildError, Diagnostic
+from ..overrides import project_templates
 
 DEBOUNCE = 0.05          # quiet time that ends a burst of editor events
 MAX_WAIT = 0.5           # a burst never delays a rebuild longer than this
@@ -63,8 +63,9 @@ class Watcher:
 
     def __init__(self, manifests: list[Path], out: Path, source: Path | None = None,
                  exclude: list[str] | None = None, strict: bool = False, make_zip: bool = False,
-                 server=None, debounce: float = DEBOUNCE, stream=None):
+                 server=None, debounce: float = DEBOUNCE, stream=None, templates: Path | None = None):
         self.manifests = [Path(m) for m in manifests]
+        self.templates = templates               # the project's template folder (None: ./templates)
         self.out = Path(out)
         self.source = source
         self.exclude = exclude or []
@@ -94,7 +95,8 @@ class Watcher:
         before = snapshot(self.out)
         started = time.perf_counter()
         try:
-            result = build(manifests, self.out, self.source, self.exclude, self.strict, self.make_zip, force=force)
+            result = build(manifests, self.out, self.source, self.exclude, self.strict, self.make_zip, force=force,
+                           templates=self.templates)
         except Exception as e:      # whatever happens, the session goes on with the last good output
             result = failed_build(manifests, self.out, e)
         elapsed = time.perf_counter() - started
@@ -188,7 +190,7 @@ class Watcher:
     def affected(self, paths: list[tuple[str, bool]]) -> list[Path]:
         """Manifests to rebuild for these changed paths (path, is_directory)."""
         todo: set[Path] = set()
-        templates = _real(render.TEMPLATES)
+        templates = {_real(f) for f in project_templates(self.templates).folders}
         relevant = False
         for raw, is_dir in paths:
             p = _real(raw)
@@ -197,7 +199,7 @@ class Watcher:
             if _is_scratch(p.name):
                 continue
             relevant = True
-            if templates in p.parents or p == templates:
+            if p in templates or templates & set(p.parents):
                 todo.update(_real(m) for m in self.manifests)
                 continue
             for m, files in self.deps.items():
@@ -221,7 +223,7 @@ class Watcher:
 
     # ---- file watching ----
     def _folders(self) -> set[Path]:
-        folders = {_real(render.TEMPLATES)} | {_real(m).parent for m in self.manifests}
+        folders = {_real(f) for f in project_templates(self.templates).folders} | {_real(m).parent for m in self.manifests}
         for files in self.deps.values():
             folders.update(f.parent for f in files)
         folders.update(self.error_dirs)
@@ -342,7 +344,7 @@ def watch(manifests: list[Path], args) -> int:
                   file=sys.stderr)
             return 2
     watcher = Watcher(manifests, args.out, args.source, args.exclude, args.strict,
-                      getattr(args, "zip", False), server=server)
+                      getattr(args, "zip", False), server=server, templates=getattr(args, "templates", None))
 
     def terminate(signum, frame):
         watcher.stopping.set()
