@@ -27,8 +27,8 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 def builtin_folder() -> Path:
-    from .render import TEMPLATES
-    return TEMPLATES / "themes"
+    from .overrides import BUILTIN
+    return BUILTIN / "themes"
 
 
 def builtin_names() -> list[str]:
