@@ -68,7 +68,9 @@ def resolve(root: Path, raw_path: str) -> Path | None:
     if real != root and root not in real.parents:
         return None
     if real.is_dir():
-        real = real / "index.html"
+        real = Path(os.path.realpath(real / "index.html"))      # checked again: it may be a link out
+        if root not in real.parents:
+            return None
     return real
 
 
@@ -126,6 +128,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def _events(self):
         broker = self.server.broker
+        if not self.server.sse_slots.acquire(blocking=False):
+            return self._send(503, b"too many live-reload listeners\n", "text/plain")
+        try:
+            self._stream_events(broker)
+        finally:
+            self.server.sse_slots.release()
+
+    def _stream_events(self, broker):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
@@ -158,16 +168,39 @@ def inject(html: bytes) -> bytes:
 
 
 class DevServer(ThreadingHTTPServer):
+    """A thread per connection, with limits: a real listen backlog (a crowd of
+    requests waits in the kernel, not in SYN retries), a socket timeout per
+    connection (a client that sends nothing, or reads nothing, is dropped), a
+    cap on live-reload listeners, and no traceback when a client goes away."""
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 512            # the listen backlog (socketserver's default is 5)
+    TIMEOUT = 30.0                      # seconds a connection may stay silent, either way
+    MAX_LISTENERS = 100                 # open pages listening for builds at once
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 8000):
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 8000,
+                 timeout: float | None = None, max_listeners: int | None = None):
         root = Path(os.path.realpath(root))
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.broker = Broker()
+        self.timeout_seconds = timeout or self.TIMEOUT
+        self.sse_slots = threading.BoundedSemaphore(max_listeners or self.MAX_LISTENERS)
         super().__init__((host, port), Handler)
         self._thread: threading.Thread | None = None
+
+    def get_request(self):
+        conn, addr = super().get_request()
+        conn.settimeout(self.timeout_seconds)
+        return conn, addr
+
+    def handle_error(self, request, client_address):
+        """A client that hung up or timed out is no news; anything else is one line."""
+        import sys
+        e = sys.exc_info()[1]
+        if isinstance(e, (ConnectionError, TimeoutError)):
+            return
+        print(f"labdeck serve: error: {client_address[0]}: {type(e).__name__}: {e}", file=sys.stderr)
 
     @property
     def url(self) -> str:
