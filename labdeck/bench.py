@@ -12,6 +12,7 @@ fresh process, and prints:
 - with --watch: one-line edit of a kube-selfpaced chapter → rebuilt deck, and → reloaded page;
 - the reference, same machine, same run: container.training's markmaker.py on
   every manifest (each in a fresh process), and our cold builds as ratios of it.
+- with --pdf: kube-halfday printed to PDF, as before (one print call) and as `pdf` does it.
 Numbers, not assertions: tests never time anything.
 """
 from __future__ import annotations
@@ -192,12 +193,77 @@ def measure_watch(slides: Path, tmp: Path, diagrams: Path, browser_path: str | N
             f"edit → reloaded slide painted (median of {edits})": f"{p:.3f} s ({p - w:.3f} s after the write)"}
 
 
+PDF_JOB = """
+import json, sys
+from pathlib import Path
+from labdeck.pdf import print_pdf
+html, pdf, cache, browser, mode = sys.argv[1:6]
+slide_list = json.loads((Path(html).parent / "build.json").read_text())["decks"][Path(html).stem]["slide_list"]
+options = dict(workers=1, run=10 ** 6, raster=False) if mode == "one-call" else {}
+done = print_pdf(Path(html), Path(pdf), slide_list, cache=Path(cache), browser_path=browser or None, **options)
+sys.exit(0 if done.pages == done.slides else 1)
+"""
+
+
+def measure_pdf(html: Path, tmp: Path, browser_path: str | None = None) -> dict:
+    """The deck printed in a fresh process: wall seconds and CPU seconds of the process
+    and everything it started (Chromium included), which the machine's load does not inflate."""
+    out = {}
+    cache = tmp / "pdf-cache"
+    for label, mode in (("one print call, one page (before)", "one-call"),
+                        ("runs in parallel pages + pypdf merge, SVG pictures drawn", "runs"),
+                        ("same, pictures cached", "runs")):
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", PDF_JOB, str(html), str(tmp / f"{mode}.pdf"), str(cache),
+                                 browser_path or "", mode], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu = _TreeCPU(proc.pid)
+        while proc.poll() is None:
+            cpu.sample()
+            time.sleep(0.2)
+        wall = time.perf_counter() - started
+        ok = "" if proc.returncode == 0 else " (FAILED)"
+        out[label] = (wall, cpu.seconds(), ok)
+    return out
+
+
+class _TreeCPU:
+    """CPU seconds of a process and all its descendants (Chromium's processes are not
+    reaped by ours, so rusage misses them): /proc sampled until the process ends."""
+
+    def __init__(self, pid: int):
+        self.root, self.seen = pid, {}
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def sample(self) -> None:
+        parents, times = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            times[int(entry)] = (int(fields[11]) + int(fields[12])) / self.tick
+        for pid, t in times.items():
+            p, hops = pid, 0
+            while p not in (self.root, 0, 1) and p in parents and hops < 20:
+                p, hops = parents[p], hops + 1
+            if p == self.root:
+                self.seen[pid] = max(self.seen.get(pid, 0.0), t)
+
+    def seconds(self) -> float:
+        return sum(self.seen.values())
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m labdeck.bench", description=__doc__.split("\n")[0])
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of manifests (default: the shared corpus)")
     p.add_argument("--runs", type=int, default=3, help="cold runs (median)")
     p.add_argument("--check", action="store_true", help="also time `check` on kube-selfpaced")
     p.add_argument("--watch", action="store_true", help="also time an edit → rebuild → reload on kube-selfpaced")
+    p.add_argument("--pdf", action="store_true", help="also time `pdf` on kube-halfday (and the one-call way)")
     p.add_argument("--browser", help="Chromium to use")
     args = p.parse_args(argv)
     manifests = sorted(args.corpus.glob("*.yml"))
@@ -280,6 +346,14 @@ def main(argv: list[str] | None = None) -> int:
                 numbers = measure_watch(copy / args.corpus.name, tmp, diagrams, args.browser)
                 for k, v in numbers.items():
                     print(f"watch: {k}: {v}")
+        halfday = tmp / f"out{args.runs}" / "kube-halfday.html"
+        if args.pdf and halfday.is_file():
+            results = measure_pdf(halfday, tmp, args.browser)
+            base = next(iter(results.values()))
+            for label, (wall, cpu, ok) in results.items():
+                print(f"pdf kube-halfday, {label}: {wall:.1f} s, {cpu:.1f} CPU-s{ok} "
+                      f"({base[0] / wall:.1f}x faster, {base[1] / cpu:.1f}x less CPU than one call; "
+                      f"load average {os.getloadavg()[0]:.1f})")
         print("reference (issue #3): after markmaker, remark takes 0.8-2.9 s "
               "in the browser at every page load (kube-selfpaced: 2.9 s to its first slide)")
     finally:

@@ -1,21 +1,35 @@
-"""`build.py pdf MANIFEST`: dist/<deck>.pdf through Chromium's print, one page per slide.
+"""`build.py pdf MANIFEST`: a deck printed through Chromium, one page per slide.
 
-The deck's own print CSS lays every slide out as one 16:9 page. `--no-steps`
-keeps only the last step of incremental slides (handouts); `--notes` puts the
-presenter notes under each slide on a taller page.
+`<deck>.pdf`; with `--notes` `<deck>-notes.pdf` (the presenter notes under
+each slide); with `--no-steps` `<deck>-handout.pdf` (only the last step of
+incremental slides); `-o FILE` names it. Chromium's print time grows faster
+than the page count, so the slides are printed in small runs by several
+browser pages at once (one renderer process each: every core works), then
+merged with pypdf.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
+import html as htmlmod
+import io
 import json
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from .browser import ChromiumNotFound, chromium_path
 from .check import OFFLINE_ARGS
 from .diagnostics import os_error_line
 
-NOTES_PAGE_HEIGHT = 1024   # px: the 908x512 slide on top, its notes below
+SLIDE_W, SLIDE_H = 908, 512        # px: the deck's slide
+NOTES_PAGE_HEIGHT = 1024            # px: the slide on top, its notes below (no --paper)
+RUN = 24                            # slides per print call: Chromium's cost grows faster than linearly
+# Paper in CSS px (96 per inch), portrait; landscape for slides alone, portrait with notes.
+PAPERS = {"a4": (793, 1122), "letter": (816, 1056)}
 
 # Slides whose next slide is a later step of the same slide are dropped.
 DROP_STEPS_JS = r"""
@@ -26,13 +40,13 @@ DROP_STEPS_JS = r"""
 }
 """
 
+# Notes under each slide: the notes template's content, in a box below the slide.
 NOTES_JS = r"""
-(height) => {
+(top) => {
   const st = document.createElement('style');
-  st.textContent = '@page { size: 908px ' + height + 'px; margin: 0 }' +
-    '@media print { .remark-slide-container { height: ' + height + 'px !important }' +
-    ' .labdeck-print-notes { display: block !important; position: absolute; left: 0; right: 0; top: 512px; bottom: 0;' +
-    '   overflow: hidden; box-sizing: border-box; padding: 16px 56px; border-top: 1px solid #999;' +
+  st.textContent = '@media print {' +
+    ' .labdeck-print-notes { display: block !important; position: absolute; left: 0; right: 0; top: ' + top + 'px;' +
+    '   bottom: 0; overflow: hidden; box-sizing: border-box; padding: 16px 56px; border-top: 1px solid #999;' +
     '   font: 16px/1.4 system-ui, "DejaVu Sans", sans-serif; color: #222; background: #fff }' +
     ' .labdeck-print-notes pre { white-space: pre-wrap } }' +
     '.labdeck-print-notes { display: none }';
@@ -47,28 +61,189 @@ NOTES_JS = r"""
 }
 """
 
-# Lazy images of hidden slides would print blank: load them all first.
-EAGER_IMAGES_JS = r"""
-() => Promise.race([
+# Lazy images of hidden slides would print blank: load them all first. A
+# picture that cannot load (a remote one: printing is offline) becomes a
+# neutral placeholder saying so, not a blank space.
+IMAGES_JS = r"""
+(placeholder) => Promise.race([
   Promise.all(Array.from(document.images).map(img => {
     img.loading = 'eager';
     return img.complete ? null : new Promise(r => { img.onload = img.onerror = r; });
   })),
   new Promise(r => setTimeout(r, 15000))
-])
+]).then(() => {
+  let replaced = 0;
+  for (const img of document.querySelectorAll('.remark-slide-container img')) {
+    if (img.complete && img.naturalWidth > 0) continue;
+    let where = img.getAttribute('src') || '';
+    try { where = new URL(where, document.baseURI).host || where; } catch (e) {}
+    img.src = placeholder.replace('@WHERE@', encodeURIComponent(where.replace(/[<>&"]/g, '')));
+    img.title = img.getAttribute('alt') || '';
+    img.classList.add('labdeck-placeholder');
+    replaced++;
+  }
+  return replaced;
+})
 """
+
+PLACEHOLDER_SVG = (
+    "data:image/svg+xml;charset=utf-8,"
+    "%3Csvg xmlns='http://www.w3.org/2000/svg' width='480' height='270' viewBox='0 0 480 270'%3E"
+    "%3Crect x='1' y='1' width='478' height='268' fill='%23f2f2f2' stroke='%23bbb' stroke-width='2' "
+    "stroke-dasharray='8 6'/%3E"
+    "%3Cg fill='none' stroke='%23aaa' stroke-width='4'%3E%3Crect x='200' y='80' width='80' height='60' rx='4'/%3E"
+    "%3Cpath d='M204 136l24-26 18 18 12-10 18 18'/%3E%3Ccircle cx='262' cy='98' r='7'/%3E%3C/g%3E"
+    "%3Ctext x='240' y='180' font-family='sans-serif' font-size='16' fill='%23777' text-anchor='middle'%3E"
+    "picture not available offline%3C/text%3E"
+    "%3Ctext x='240' y='204' font-family='sans-serif' font-size='13' fill='%23999' text-anchor='middle'%3E"
+    "@WHERE@%3C/text%3E%3C/svg%3E")
+
+# Only the slides of one run print; the others stay in the page, not laid out.
+RUN_JS = r"""
+([a, b]) => {
+  let st = document.getElementById('labdeck-print-run');
+  if (!st) {
+    st = document.createElement('style');
+    st.id = 'labdeck-print-run';
+    st.textContent = '@media print { .remark-slide-container.labdeck-not-printed { display: none !important } }';
+    document.head.appendChild(st);
+    window.__labdeckSlides = Array.from(document.getElementsByClassName('remark-slide-container'));
+  }
+  window.__labdeckSlides.forEach((el, i) => el.classList.toggle('labdeck-not-printed', i < a || i >= b));
+}
+"""
+
+
+# SVG pictures with filter effects (blurs, shadows): Chromium's PDF output draws each
+# effect at print resolution, 1-3 s and ~0.5 MB per slide. They print as pictures
+# twice the slide's width instead, drawn once by Chromium's screen renderer and cached:
+# JPEG on white (a PDF embeds JPEG as it is; a PNG is compressed again, 3x slower).
+RASTER_WIDTH = 2 * SLIDE_W
+_IMG_SVG = re.compile(r'<img\b[^>]*?\bsrc="([^"]+\.svg)"', re.I)
+
+SVG_SIZE_JS = r"""
+(width) => {
+  const svg = document.documentElement;
+  const r = svg.getBoundingClientRect();
+  if (!svg.getAttribute('viewBox')) svg.setAttribute('viewBox', '0 0 ' + r.width + ' ' + r.height);
+  const w = Math.max(width, Math.round(r.width)), h = Math.round(r.height * w / (r.width || 1));
+  svg.setAttribute('width', w); svg.setAttribute('height', h);
+  return [w, h];
+}
+"""
+
+SWAP_JS = r"""
+(swaps) => {
+  for (const img of document.querySelectorAll('.remark-slide-container img')) {
+    const to = swaps[img.getAttribute('src')];
+    if (to) img.src = to;
+  }
+}
+"""
+
+
+def filtered_svgs(html: Path) -> dict[str, Path]:
+    """{src as written: file} for the deck's local SVG pictures that use filter effects."""
+    found = {}
+    for src in set(_IMG_SVG.findall(html.read_text(encoding="utf-8"))):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", src, re.I):
+            continue            # remote: not printed anyway
+        path = html.parent / unquote(htmlmod.unescape(src))
+        try:
+            if b"<filter" in path.read_bytes():
+                found[src] = path
+        except OSError:
+            continue
+    return found
+
+
+async def rasterize(browser, svgs: dict[str, Path], cache: Path, workers: int = 2) -> dict[str, str]:
+    """{src: file URL of a JPEG} for `svgs`, drawn in Chromium (`workers` pages at once), cached by content."""
+    swaps, todo = {}, []
+    for src, path in svgs.items():
+        jpg = cache / (hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest() + f"-{RASTER_WIDTH}.jpg")
+        swaps[src] = jpg.resolve().as_uri()
+        if not jpg.is_file():
+            todo.append((jpg, path))
+    if not todo:
+        return swaps
+    cache.mkdir(parents=True, exist_ok=True)
+
+    async def draw(share):
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            for jpg, path in share:
+                await page.goto(path.resolve().as_uri(), wait_until="load")
+                w, h = await page.evaluate(SVG_SIZE_JS, RASTER_WIDTH)
+                await page.set_viewport_size({"width": w, "height": min(h, 8000)})
+                tmp = jpg.with_name(jpg.name + ".tmp")
+                await page.screenshot(path=str(tmp), type="jpeg", quality=90)
+                tmp.replace(jpg)
+        finally:
+            await context.close()
+
+    await asyncio.gather(*(draw(todo[k::workers]) for k in range(min(workers, len(todo)))))
+    return swaps
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Page size and where the slide sits on it, in CSS px."""
+    width: int
+    height: int
+    scale: float = 1.0
+    x: float = 0.0
+    y: float = 0.0
+    notes_top: int | None = None       # where the notes start, with --notes
+
+    def css(self) -> str:
+        css = (f"@page {{ size: {self.width}px {self.height}px; margin: 0 }}\n"
+               f"@media print {{ .remark-slide-container {{ width: {self.width}px !important;"
+               f" height: {self.height}px !important }} }}")
+        if (self.scale, self.x, self.y) != (1.0, 0.0, 0.0):
+            css += (f"\n@media print {{ .remark-slide-scaler {{ transform-origin: 0 0 !important;"
+                    f" transform: translate({self.x:.2f}px, {self.y:.2f}px) scale({self.scale:.5f}) !important }} }}")
+        return css
+
+
+def layout(paper: str | None = None, notes: bool = False) -> Layout:
+    """The page: the slide's own size, or a paper size with the slide scaled to fit and centred
+    (landscape; portrait with the notes below the slide)."""
+    if paper is None:
+        return Layout(SLIDE_W, NOTES_PAGE_HEIGHT, notes_top=SLIDE_H) if notes else Layout(SLIDE_W, SLIDE_H)
+    short, long = PAPERS[paper]
+    if notes:
+        scale = short / SLIDE_W
+        return Layout(short, long, scale, 0.0, 0.0, notes_top=int(SLIDE_H * scale) + 1)
+    scale = min(long / SLIDE_W, short / SLIDE_H)
+    return Layout(long, short, scale, (long - SLIDE_W * scale) / 2, (short - SLIDE_H * scale) / 2)
+
+
+def pdf_name(stem: str, notes: bool = False, no_steps: bool = False) -> str:
+    """<deck>.pdf, <deck>-notes.pdf, <deck>-handout.pdf, <deck>-handout-notes.pdf: options never overwrite."""
+    return stem + ("-handout" if no_steps else "") + ("-notes" if notes else "") + ".pdf"
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="build.py pdf", description="Print a deck to PDF through Chromium.")
+    add_arguments(p)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("manifest", type=Path, metavar="MANIFEST")
     p.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR", help="output folder (default: dist)")
     p.add_argument("--source", type=Path, metavar="DIR", help="source root (default: the manifest's folder)")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE",
+                   help="the PDF to write (default: DIR/<deck>.pdf, <deck>-notes.pdf, <deck>-handout.pdf)")
     p.add_argument("--notes", action="store_true", help="print the presenter notes under each slide")
     p.add_argument("--no-steps", action="store_true",
                    help="only the last step of each incremental slide (handouts)")
+    p.add_argument("--paper", choices=sorted(PAPERS), help="print on this paper, slides scaled to fit "
+                                                           "(default: pages the size of a slide)")
+    p.add_argument("--workers", type=int, default=2, metavar="N", help="browser pages printing at once (default: 2)")
     p.add_argument("--browser", metavar="PATH", help="Chromium to use")
-    return p
 
 
 def steps_to_drop(slide_list: list[dict]) -> list[int]:
@@ -76,31 +251,128 @@ def steps_to_drop(slide_list: list[dict]) -> list[int]:
     return [s["number"] for s, nxt in zip(slide_list, slide_list[1:]) if nxt.get("step", 0) > 0]
 
 
-def print_pdf(html: Path, pdf: Path, slide_list: list[dict], *, notes: bool = False, no_steps: bool = False,
-              browser_path: str | None = None) -> int:
-    """Print `html` to `pdf`; returns the number of slides printed (= pages)."""
-    from playwright.sync_api import sync_playwright
+@dataclass
+class Printed:
+    slides: int             # slides printed (= pages expected)
+    pages: int              # pages in the merged PDF
+    placeholders: int       # pictures that could not load, printed as placeholders
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(browser_path), args=OFFLINE_ARGS)
+
+def print_pdf(html: Path, pdf: Path, slide_list: list[dict], *, notes: bool = False, no_steps: bool = False,
+              paper: str | None = None, browser_path: str | None = None, workers: int = 2,
+              progress=None, cache: Path | None = None, run: int = RUN, raster: bool = True) -> Printed:
+    """Print `html` to `pdf` (written whole, then renamed). `progress(n)` is called as runs of n slides print;
+    `cache` keeps the pictures drawn for filtered SVGs (default: the build cache). `run` and
+    `raster` exist for the benchmark (one print call of every slide, SVG filters drawn by the PDF output)."""
+    if cache is None:
+        from .cache import default_folder
+        cache = default_folder() / "pdf-pictures"
+    return asyncio.run(_print(html, pdf, slide_list, notes=notes, no_steps=no_steps, paper=paper,
+                              browser_path=browser_path, workers=max(1, workers), progress=progress,
+                              cache=cache, run=max(1, run), raster=raster))
+
+
+class _Merger:
+    """Appends the printed runs in order, in a thread, while the browser prints the next ones."""
+
+    def __init__(self, runs: int):
+        from pypdf import PdfWriter
+        self.writer = PdfWriter()
+        self.printed: list[bytes | None] = [None] * runs
+        self.next = 0
+        self.lock = asyncio.Lock()
+
+    async def add(self, k: int, data: bytes) -> None:
+        self.printed[k] = data
+        async with self.lock:
+            while self.next < len(self.printed) and self.printed[self.next] is not None:
+                data, self.printed[self.next] = self.printed[self.next], b""
+                await asyncio.to_thread(self._append, data)
+                self.next += 1
+
+    def _append(self, data: bytes) -> None:
+        from pypdf import PdfReader
+        self.writer.append(PdfReader(io.BytesIO(data)), import_outline=False)
+
+
+async def _print(html: Path, pdf: Path, slide_list: list[dict], *, notes, no_steps, paper, browser_path,
+                 workers, progress, cache, run, raster) -> Printed:
+    from playwright.async_api import async_playwright
+
+    page_layout = layout(paper, notes)
+    drop = steps_to_drop(slide_list) if no_steps else []
+
+    async def open_page(browser, swaps):
+        # one context per page: its own renderer process, so the pages print on different cores
+        context = await browser.new_context(viewport={"width": SLIDE_W, "height": SLIDE_H})
+        # nothing leaves the machine: remote pictures print as placeholders
+        await context.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
+                            lambda route: route.abort("blockedbyclient"))
+        page = await context.new_page()
+        await page.goto(html.resolve().as_uri(), wait_until="load")
+        if swaps:
+            await page.evaluate(SWAP_JS, swaps)
+        placeholders = await page.evaluate(IMAGES_JS, PLACEHOLDER_SVG)
+        count = await page.evaluate(DROP_STEPS_JS, drop)
+        await page.add_style_tag(content=page_layout.css())
+        if notes:
+            await page.evaluate(NOTES_JS, page_layout.notes_top)
+        return context, page, count, placeholders
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=chromium_path(browser_path), args=OFFLINE_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 908, "height": 512})
-            # nothing leaves the machine: remote pictures print as missing
-            page.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
-                       lambda route: route.abort("blockedbyclient"))
-            page.goto(html.resolve().as_uri(), wait_until="load")
-            page.evaluate(EAGER_IMAGES_JS)
-            drop = steps_to_drop(slide_list) if no_steps else []
-            count = page.evaluate(DROP_STEPS_JS, drop)
-            if notes:
-                page.evaluate(NOTES_JS, NOTES_PAGE_HEIGHT)
-            pdf.parent.mkdir(parents=True, exist_ok=True)
-            tmp = pdf.with_name(f".{pdf.name}.tmp")
-            page.pdf(path=str(tmp), prefer_css_page_size=True, print_background=True)
-            tmp.replace(pdf)
+            swaps = await rasterize(browser, filtered_svgs(html), cache, workers) if raster else {}
+            opened = await asyncio.gather(*(open_page(browser, swaps) for _ in range(workers)))
+            count, placeholders = opened[0][2], opened[0][3]
+            runs = [(a, min(count, a + run)) for a in range(0, count, run)]
+            merger = _Merger(len(runs))
+            todo = list(range(len(runs)))
+
+            async def worker(page):
+                while todo:
+                    k = todo.pop(0)
+                    await page.evaluate(RUN_JS, list(runs[k]))
+                    data = await page.pdf(prefer_css_page_size=True, print_background=True)
+                    if progress:
+                        progress(runs[k][1] - runs[k][0])
+                    await merger.add(k, data)
+
+            await asyncio.gather(*(worker(page) for _, page, _, _ in opened))
         finally:
-            browser.close()
-    return count
+            await browser.close()
+
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pdf.with_name(f".{pdf.name}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            merger.writer.write(f)
+        tmp.replace(pdf)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Printed(count, len(merger.writer.pages), placeholders)
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal."""
+
+    def __init__(self, label: str, total: int, show: bool):
+        self.label, self.total, self.show, self.bar = label, total, show, None
+
+    def __enter__(self):
+        if not self.show:
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        self.bar = Progress("[bold]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
 
 
 def main(argv: list[str]) -> int:
@@ -110,7 +382,10 @@ def main(argv: list[str]) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    return run(parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     from .build import build, print_diagnostics
     from .manifest import display_path
 
@@ -131,17 +406,25 @@ def _main(argv: list[str]) -> int:
     from .check import built_stems
     [stem] = built_stems(result, [args.manifest])
     summary = json.loads((args.out / "build.json").read_text(encoding="utf-8"))["decks"][stem]
-    pdf = args.out / f"{stem}.pdf"
-    count = print_pdf(args.out / summary["html"], pdf, summary["slide_list"], notes=args.notes,
-                      no_steps=args.no_steps, browser_path=args.browser)
-
-    from pypdf import PdfReader
-    pages = len(PdfReader(str(pdf)).pages)
-    if pages != count:
-        print(f"{display_path(args.manifest)}:1: error: {pdf} has {pages} pages for {count} slides "
+    pdf = args.output or args.out / pdf_name(stem, args.notes, args.no_steps)
+    total = len(summary["slide_list"]) - (len(steps_to_drop(summary["slide_list"])) if args.no_steps else 0)
+    try:
+        with _progress(f"pdf {stem}", total, sys.stderr.isatty()) as advance:
+            done = print_pdf(args.out / summary["html"], pdf, summary["slide_list"], notes=args.notes,
+                             no_steps=args.no_steps, paper=args.paper, browser_path=args.browser,
+                             workers=args.workers, progress=advance)
+    except OSError as e:
+        print(f"{e.filename or pdf}: error: cannot write: {e.strerror or e}", file=sys.stderr)
+        return 2
+    if done.pages != done.slides:
+        print(f"{display_path(args.manifest)}:1: error: {pdf} has {done.pages} pages for {done.slides} slides "
               "(a slide does not fit its page)", file=sys.stderr)
         return 1
-    print(f"{stem}: {pages} pages → {display_path(pdf)}")
+    if done.placeholders:
+        print(f"{display_path(args.manifest)}: warning: {done.placeholders} picture(s) could not load "
+              "(remote, or broken): printed as placeholders (build with --fetch-remote to include remote ones)",
+              file=sys.stderr)
+    print(f"{stem}: {done.pages} pages → {display_path(pdf)}")
     return 0
 
 
