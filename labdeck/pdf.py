@@ -105,11 +105,15 @@ RUN_JS = r"""
   if (!st) {
     st = document.createElement('style');
     st.id = 'labdeck-print-run';
-    st.textContent = '@media print { .remark-slide-container.labdeck-not-printed { display: none !important } }';
+    st.textContent = '@media print { .remark-slide-container.labdeck-not-printed { display: none !important }' +
+      ' .remark-slide-container.labdeck-run-last { break-after: auto !important; page-break-after: auto !important } }';
     document.head.appendChild(st);
     window.__labdeckSlides = Array.from(document.getElementsByClassName('remark-slide-container'));
   }
-  window.__labdeckSlides.forEach((el, i) => el.classList.toggle('labdeck-not-printed', i < a || i >= b));
+  window.__labdeckSlides.forEach((el, i) => {
+    el.classList.toggle('labdeck-not-printed', i < a || i >= b);
+    el.classList.toggle('labdeck-run-last', i === b - 1);   // no blank page after a run's last slide
+  });
 }
 """
 
