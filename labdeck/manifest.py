@@ -93,7 +93,7 @@ def load_manifest(path: Path, diags: Diagnostics, extra_exclude: list[str] | Non
     rel = display_path(path)
     try:
         raw = path.read_bytes()
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except OSError as e:
         raise BuildError(rel, None, f"cannot read manifest: {e.strerror}") from None
     except UnicodeDecodeError as e:

@@ -9,6 +9,7 @@ import html as htmlmod
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from jinja2 import Environment
 from markupsafe import Markup, escape
@@ -79,7 +80,11 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[
                     seen_remote.add(ref)
                     diags.warning(slide.pos.path, slide.pos.line, f"remote image stays remote: {ref}")
                 continue
+            if "\x00" in ref:
+                raise BuildError(slide.pos.path, slide.pos.line, "image name holding a NUL character")
             target = (root / ref).resolve()
+            if "%" in ref and not target.is_file():     # `a%20b.png`: the file is `a b.png`
+                target = (root / unquote(ref)).resolve()
             if not target.is_relative_to(resolved_root):
                 raise BuildError(slide.pos.path, _line_of(root, slide, ref), f"image '{ref}' is outside the source folder")
             if not target.is_file():
@@ -241,7 +246,7 @@ def index_pages(summaries: dict[str, dict], env: Environment, diags: Diagnostics
                   for l in languages]
         decks = []
         for stem, d in sorted(summaries.items(), key=lambda kv: kv[1]["title"].lower()):
-            href = prefix + d["html"]
+            href = prefix + quote(d["html"])        # a `#` or `?` in a deck's name is part of the file name
             parts = []
             for p in d["parts"]:
                 chapters = []

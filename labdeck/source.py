@@ -88,7 +88,7 @@ class Sources:
         if text is None:
             try:
                 raw = path.read_bytes()
-                text = raw.decode("utf-8").replace("\r\n", "\n")
+                text = raw.decode("utf-8").replace("\r\n", "\n").removeprefix("\ufeff")   # a BOM is no text
             except OSError as e:
                 raise BuildError(_shown(path), None, f"cannot read: {e.strerror}") from None
             except UnicodeDecodeError as e:
@@ -104,8 +104,9 @@ def _shown(path: Path) -> str:
 
 
 def _no_tags(value: str) -> str:
-    """Manifest values go into slides as text: no tags (entities such as &mdash; still work)."""
-    return value.replace("<", "&lt;").replace(">", "&gt;")
+    """Manifest values go into slides as text: no tags, and no quote that could end an
+    attribute they land in (`href="@@SLIDES@@"`); entities such as &mdash; still work."""
+    return value.replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#39;")
 
 
 def _substitute(text: str, values: dict) -> str:
@@ -146,10 +147,23 @@ def _expand_uncached(chapter: ChapterSource, values: dict, root: Path, sources: 
         chapter.text = text
         return includes
     base = Path(_real(root)).parent       # the folder above the source root, even when root is "."
+    lines, origins = _expand_text(text, chapter.source, chapter.first_line, base, sources, chapter, includes, [])
+    chapter.text = "\n".join(lines)
+    chapter.origins = origins
+    return includes
+
+
+MAX_INCLUDE_DEPTH = 16      # @@INCLUDE inside included files, this many levels at most
+
+
+def _expand_text(text: str, source: str, first_line: int, base: Path, sources: Sources, chapter: ChapterSource,
+                 includes: list[Path], stack: list[str]) -> tuple[list[str], list[tuple[str, int]]]:
+    """The lines of `text` with its links and includes (several on a line, and the
+    includes of included files) done, and the (path, line) each came from."""
     out: list[str] = []
     origins: list[tuple[str, int]] = []
     for n, line in enumerate(text.split("\n")):
-        where = (chapter.source, chapter.first_line + n)
+        where = (source, first_line + n)
         links = {}
         for m in _LINK.finditer(line):
             target = _resolve(base, m.group(1), where, "@@LINK")
@@ -158,22 +172,37 @@ def _expand_uncached(chapter: ChapterSource, values: dict, root: Path, sources: 
             chapter.linked[links[m.group(1)]] = target
         if links:
             line = _LINK.sub(lambda m: f"[{m.group(1)}]({links[m.group(1)]})", line)
-        m = _INCLUDE.search(line)
-        if m is None:
+        if "@@INCLUDE[" not in line:
             out.append(line)
             origins.append(where)
             continue
-        target = _resolve(base, m.group(1), where, "@@INCLUDE")
-        chapter.dependencies.add(Path(_real(target)))
-        includes.append(target)
-        pieces = (line[:m.start()] + sources.read(target) + line[m.end():]).split("\n")
-        out.extend(pieces)
-        # piece k is line k+1 of the included file (the first shares the @@INCLUDE line's prefix)
-        origins.append((m.group(1), 1) if not line[:m.start()].strip() else where)
-        origins.extend((m.group(1), k + 1) for k in range(1, len(pieces)))
-    chapter.text = "\n".join(out)
-    chapter.origins = origins
-    return includes
+        current, current_origin, pos = "", where, 0
+        for m in _INCLUDE.finditer(line):
+            target = _resolve(base, m.group(1), where, "@@INCLUDE")
+            real = _real(target)
+            if real in stack:
+                raise BuildError(where[0], where[1], f"@@INCLUDE[{m.group(1)}] includes itself")
+            if len(stack) >= MAX_INCLUDE_DEPTH:
+                raise BuildError(where[0], where[1], f"@@INCLUDE[{m.group(1)}]: includes nested more than "
+                                                     f"{MAX_INCLUDE_DEPTH} deep")
+            chapter.dependencies.add(Path(real))
+            includes.append(target)
+            sub, sub_origins = _expand_text(sources.read(target), m.group(1), 1, base, sources, chapter,
+                                            includes, stack + [real])
+            prefix = line[pos:m.start()]
+            if not current and not prefix.strip():
+                current_origin = sub_origins[0]     # the line is the included file's first line
+            current += prefix + sub[0]
+            if len(sub) > 1:
+                out.append(current)
+                origins.append(current_origin)
+                out.extend(sub[1:-1])
+                origins.extend(sub_origins[1:-1])
+                current, current_origin = sub[-1], sub_origins[-1]
+            pos = m.end()
+        out.append(current + line[pos:])
+        origins.append(current_origin)
+    return out, origins
 
 
 def _resolve(base: Path, name: str, where: tuple[str, int], what: str) -> Path:
@@ -206,7 +235,9 @@ def load_chapters(manifest: Manifest, root: Path, sources: Sources, diags: Diagn
         if item.is_group:
             return [c for child in item.children for c in load(child, part_no)]
         if item.text is not None:
-            ch = ChapterSource(manifest.rel, None, item.text, item.line, part_no)
+            # named from the source root, like chapters: the page must not depend on where the build ran
+            ch = ChapterSource(Path(os.path.relpath(manifest.path, root)).as_posix(), None, item.text, item.line,
+                               part_no)
         else:
             path = root / item.path
             if not _inside(path, root):

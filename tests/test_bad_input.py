@@ -517,3 +517,83 @@ def test_slow_inputs_take_linear_time(case):
     n = 8000 if case in LEX_ONLY else 1500        # big enough to take milliseconds
     small, large = cost(n), cost(4 * n)
     assert large / small < 9, f"{case}: {small:.3f}s for {n:,}, {large:.3f}s for {4 * n:,}"
+
+
+# ---- odd but valid input ----------------------------------------------------------------
+
+def test_a_chapter_starting_with_a_byte_order_mark_keeps_its_properties(project):
+    project.write({"b.md": "\ufeffclass: closing\n\n## Closing\n", "deck.yml": "\ufeff" + GOOD_MANIFEST})
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+    page = (project.out / "deck.html").read_text()
+    assert 'class="remark-slide-content closing"' in page
+    assert "class: closing" not in page
+
+
+def test_percent_encoded_image_names_are_found_and_copied(project):
+    project.write({"images/a dot é.png": PNG,
+                   "b.md": GOOD_B + "\n---\n\n![spaced](images/a%20dot%20%C3%A9.png)\n"})
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+    assert (project.out / "images/a dot é.png").read_bytes() == PNG
+
+
+def test_nested_includes_and_two_on_a_line_are_expanded(project):
+    (project.base / "parts").mkdir()
+    (project.base / "parts/outer.md").write_text("outer says @@INCLUDE[parts/inner.md]\n", encoding="utf-8")
+    (project.base / "parts/inner.md").write_text("inner-text", encoding="utf-8")
+    (project.base / "parts/left.md").write_text("LEFT", encoding="utf-8")
+    (project.base / "parts/right.md").write_text("RIGHT", encoding="utf-8")
+    project.write({"b.md": GOOD_B + "\n---\n\n@@INCLUDE[parts/outer.md]\n\n@@INCLUDE[parts/left.md] and "
+                                    "@@INCLUDE[parts/right.md]\n"})
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+    page = (project.out / "deck.html").read_text()
+    assert "outer says inner-text" in page and "LEFT and RIGHT" in page
+    assert "@@INCLUDE" not in page
+
+
+def test_an_include_cycle_is_one_located_error(project):
+    before = project.build_good()
+    (project.base / "loop.md").write_text("again\n@@INCLUDE[loop.md]\n", encoding="utf-8")
+    project.write({"b.md": GOOD_B + "\n---\n\n@@INCLUDE[loop.md]\n"})
+    assert_fails(project, before, "loop.md", 2, "includes itself")
+
+
+def test_index_links_to_decks_named_with_hash_or_question_mark(project):
+    project.write({"a#1.yml": GOOD_MANIFEST, "b?2.yml": GOOD_MANIFEST.replace("Sturdy", "Other")})
+    env = dict(os.environ, LABDECK_CACHE=str(project.cache))
+    proc = subprocess.run([sys.executable, str(BUILD), "a#1.yml", "b?2.yml", "--out", str(project.out)],
+                          cwd=project.slides, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    index = (project.out / "index.html").read_text()
+    assert 'href="a%231.html"' in index and 'href="b%3F2.html"' in index
+    assert (project.out / "a#1.html").is_file() and (project.out / "b?2.html").is_file()
+
+
+def test_inline_fragments_name_no_absolute_path(project, tmp_path):
+    """A manifest outside the current folder: the page is the same as when built from beside it."""
+    project.write({"deck.yml": GOOD_MANIFEST + "- |\n  ## Inline\n\n  from the manifest\n"})
+    env = dict(os.environ, LABDECK_CACHE=str(project.cache))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    pages = []
+    for cwd, name in ((project.slides, "deck.yml"), (elsewhere, str(project.slides / "deck.yml"))):
+        proc = subprocess.run([sys.executable, str(BUILD), name, "--out", str(project.out)], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        pages.append((project.out / "deck.html").read_text())
+        (project.out / "deck.html").unlink()
+    assert pages[0] == pages[1]
+    assert str(tmp_path) not in pages[1]
+    assert 'data-source="deck.yml:' in pages[1]
+
+
+def test_manifest_values_cannot_leave_their_attribute(project):
+    project.write({"deck.yml": "title: Sturdy deck\nslides: 'x\" onmouseover=\"alert(1)'\ncontent:\n- a.md\n- b.md\n",
+                   "a.md": GOOD_A + '\n<a href="@@SLIDES@@">slides</a>\n'})
+    proc = project.run()
+    assert proc.returncode == 0, proc.stderr
+    page = (project.out / "deck.html").read_text()
+    assert "onmouseover=" not in page.replace("onmouseover=&quot;", "")
+    assert 'href="x&quot; onmouseover=&quot;alert(1)"' in page
