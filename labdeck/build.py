@@ -220,8 +220,14 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             result.failed.append(manifest)
             continue
         loaded.append((manifest, deck, seconds + shared + time.perf_counter() - started))
-    _render_diagrams([d for _, d, _ in loaded], cache, diagrams, result.diagnostics)
+    # Decks without diagrams are written first, while the diagram browser
+    # (started during parsing) finishes drawing on the other core.
+    drawn = {id(d) for _, d, _ in loaded if _has_diagrams(d)}
+    loaded.sort(key=lambda item: id(item[1]) in drawn)
     for manifest, deck, load_seconds in loaded:
+        if id(deck) in drawn:
+            _render_diagrams([d for _, d, _ in loaded if id(d) in drawn], cache, diagrams, result.diagnostics)
+            drawn = set()
         started = time.perf_counter() - load_seconds
         try:
             page = render.deck_page(deck, env)
@@ -280,6 +286,10 @@ def _unexpected(manifest: Path, e: Exception) -> BuildError:
     if isinstance(e, RecursionError):
         return BuildError(display_path(Path(manifest)), None, "input nested too deeply to build")
     return BuildError(display_path(Path(manifest)), None, f"internal error: {type(e).__name__}: {e}")
+
+
+def _has_diagrams(deck: Deck) -> bool:
+    return any('class="mermaid"' in s.html for s in deck.slides)
 
 
 def _render_diagrams(decks: list[Deck], cache: Cache, diagrams, diags: Diagnostics) -> None:
