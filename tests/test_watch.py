@@ -360,3 +360,76 @@ def test_a_port_out_of_range_is_one_error_line(decks, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "build.py: error: cannot serve on 127.0.0.1:70000: bind(): port must be 0-65535."]
+
+
+# ---- watch mode survives anything (issue 11) ----
+
+def small_project(tmp_path: Path) -> Path:
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    (slides / "deck.yml").write_text("title: Small\ncontent:\n- a.md\n")
+    (slides / "a.md").write_text("## First\n\n[zip](@@ZIP@@)\n\n---\n\n## Second\n")
+    return slides
+
+
+def set_out_blocked(out: Path) -> None:
+    (out / "deck.html").unlink()
+    (out / "deck.html").mkdir()           # a folder where the page goes: it cannot be replaced
+    (out / "deck.html" / "keep").write_text("")
+
+
+BREAKERS = {
+    "placeholder characters": ("a.md", "## First\n\n\ue00007\ue001 and \ue0000\ue001 .x[y]\n", True),
+    "a manifest value of the wrong type": ("deck.yml", "title: Small\nzip: [a]\ncontent:\n- a.md\n", False),
+    ".name[ nested 2,000 deep": ("a.md", ".a[" * 2000 + "x" + "]" * 2000 + "\n", False),
+    "a recursive YAML alias": ("deck.yml", "title: Small\ncontent: &c\n- a.md\n- *c\n", False),
+    "an output file that cannot be replaced": ("a.md", "## First, edited\n", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BREAKERS))
+def test_watch_and_serve_survive(tmp_path, case):
+    """Each of these once killed the session: now a failed rebuild is reported in
+    one located line, the server keeps serving the last good page, and the next
+    good edit is built."""
+    import urllib.request
+    slides = small_project(tmp_path)
+    out = tmp_path / "dist"
+    r = Running([slides / "deck.yml"], out, serve=True)
+    try:
+        assert r.wait_build(1)["ok"]
+        good = (out / "deck.html").read_bytes()
+        name, text, builds_ok = BREAKERS[case]
+        if case == "an output file that cannot be replaced":
+            set_out_blocked(out)
+        (slides / name).write_text(text)
+        last = r.wait_build(2)
+        log = r.stream.getvalue()
+        assert "Traceback" not in log
+        assert r.thread.is_alive()
+        if builds_ok:
+            assert last["ok"], log
+        else:
+            assert not last["ok"]
+            errors = [l for l in log.splitlines() if ": error: " in l]
+            assert errors, log
+        if case == "an output file that cannot be replaced":
+            assert any(str(out / "deck.html") in l and "cannot write" in l for l in errors), log
+            shutil.rmtree(out / "deck.html")
+        else:
+            with urllib.request.urlopen(r.server.url + "deck.html", timeout=10) as resp:
+                assert resp.status == 200
+                page = resp.read()
+            if not builds_ok:
+                assert page.replace(b'<script src="/__labdeck/livereload.js"></script>\n', b"") == good
+        (slides / "deck.yml").write_text("title: Small\ncontent:\n- a.md\n")
+        (slides / "a.md").write_text("## Fixed\n")
+        deadline = r.builds() + 3
+        while True:
+            last = r.wait_build(r.builds() + 1)
+            if last["ok"] or r.builds() >= deadline:
+                break
+        assert last["ok"], r.stream.getvalue()
+        assert b"Fixed" in (out / "deck.html").read_bytes()
+    finally:
+        r.stop()
