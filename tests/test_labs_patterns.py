@@ -266,3 +266,18 @@ def test_a_shell_that_dies_is_restarted_with_its_folder_and_variables(tmp_path):
     message = every[1].find("failure").get("message")
     assert "the shell ended" in message and "restarted" in message
     assert float(every[1].get("time")) < 10
+
+
+def test_a_prompt_of_ones_own_is_recognised_with_prompt_option(tmp_path):
+    deck = tmp_path / "db.yml"
+    (tmp_path / "ch.md").write_text("# Db\n\n---\n\n## Db\n\n.lab[\n\n"
+                                    "```bash\nPS1='db=> ' sh\n```\n\n"
+                                    "```bash\necho inside > db.txt\n```\n\n"
+                                    "```bash\nexit\n```\n\n"
+                                    "```bash\ngrep -q inside db.txt\n```\n\n]\n")
+    deck.write_text("title: db\ncontent:\n- ch.md\n")
+    junit = tmp_path / "junit.xml"
+    assert main(["run", str(deck), "--junit", str(junit), "--step-timeout", "8",
+                 "--prompt", "sh=^db=> $"]) == 0
+    shells = [c.find("properties/property[@name='shell']").get("value") for c in cases(junit)]
+    assert shells == ["outer", "sh", "sh", "outer"]

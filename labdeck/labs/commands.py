@@ -237,9 +237,11 @@ def run(args: argparse.Namespace) -> int:
             if data.get("root"):
                 root = (args.manifest.parent / data["root"]).resolve()
             declared = data.get("setup") or []
+            values = None
         else:
             deck, steps = _load(args.manifest, args.source, args.exclude)
             stem, manifest, root, declared = deck.stem, args.manifest, deck.root, _declared_setup(deck)
+            values = getattr(deck, "values", None)
         if args.shard:
             k, n = parse_shard(args.shard)
             steps, setup = plan(steps, k, n, declared)
@@ -301,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
         if args.junit:
             _report_junit(args.junit, [], stem, where)
         return 0
-    return _run(steps, stem, manifest, args, sets, prompts, setup, where)
+    return _run(steps, stem, manifest, args, sets, prompts, setup, where, values)
 
 
 def _error_junit(args, why: str) -> None:
@@ -324,7 +326,7 @@ def _report_junit(path: Path, results, stem, where, error: str | None = None) ->
         return False
 
 
-def _run(steps, stem, manifest, args, sets, prompts, setup, where) -> int:
+def _run(steps, stem, manifest, args, sets, prompts, setup, where, values=None) -> int:
     import signal
 
     from rich.console import Console
@@ -377,7 +379,7 @@ def _run(steps, stem, manifest, args, sets, prompts, setup, where) -> int:
     interrupted = ""
     try:
         if args.target == "kind":
-            cluster = kind.KindCluster(kind.cluster_name(stem), tmp, kind.kind_config(manifest),
+            cluster = kind.KindCluster(kind.cluster_name(stem), tmp, kind.kind_config(manifest, values),
                                        log=lambda m: console.print(f"[dim]{escape(m)}[/]"))
             try:
                 cluster.create()

@@ -26,9 +26,15 @@ def cluster_name(deck: str) -> str:
     return name[:40].rstrip("-")
 
 
-def kind_config(manifest: Path | None) -> Path | None:
-    """The manifest's optional `kind-config:` (a path relative to the manifest)."""
-    if manifest is None or manifest.suffix not in (".yml", ".yaml"):
+def kind_config(manifest: Path | None, values: dict | None = None) -> Path | None:
+    """The manifest's optional `kind-config:` (a path relative to the manifest),
+    from the deck model's values when given (a labs.json run reads the manifest)."""
+    if manifest is None:
+        return None
+    if values is not None:
+        value = values.get("kind-config")
+        return (manifest.parent / str(value)) if value else None
+    if manifest.suffix not in (".yml", ".yaml"):
         return None
     try:
         data = yaml.safe_load(manifest.read_text()) or {}
