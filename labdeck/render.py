@@ -78,7 +78,8 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[
             if _REMOTE.match(ref):
                 if ref not in seen_remote:
                     seen_remote.add(ref)
-                    diags.warning(slide.pos.path, slide.pos.line, f"remote image stays remote: {ref}")
+                    path, line = _remote_origin(deck, slide, ref)
+                    diags.warning(path, line, f"remote image stays remote: {ref}")
                 continue
             if "\x00" in ref:
                 raise BuildError(slide.pos.path, slide.pos.line, "image name holding a NUL character")
@@ -91,6 +92,21 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[
                 raise BuildError(slide.pos.path, _line_of(root, slide, ref), f"image '{ref}' not found")
             assets[target.relative_to(resolved_root).as_posix()] = target
     return assets
+
+
+def _remote_origin(deck: Deck, slide, ref: str) -> tuple[str, int]:
+    """Where a remote picture is named: markmaker's picture slides come from interstitials.txt."""
+    if "pic" in slide.classes:
+        path = Path(deck.manifest).parent / "interstitials.txt"
+        try:
+            lines = path.read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        for n, text in enumerate(lines, 1):
+            if text.strip() == ref:
+                from .manifest import display_path
+                return display_path(path), n
+    return slide.pos.path, slide.pos.line
 
 
 _IMG_TAG = re.compile(r"<img\b(?![^>]*\bloading=)", re.I)

@@ -5,6 +5,7 @@ check must report exactly those, on the right source lines, and nothing else."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -48,22 +49,31 @@ def test_each_defect_is_reported_once_on_its_source_line(fixture, tmp_path, caps
     # printed so that it opens from the current folder (here: the absolute path of the tmp copy)
     shown = display_path(md)
     at = lambda name: f"{shown}:{line_of(f'name: {name}', md)}"   # noqa: E731
+    # a finding about a link or a picture points at the line naming it, the others at the slide
+    on = lambda text: f"{shown}:{line_of(text, md)}"   # noqa: E731
     checks = [l for l in lines if " defects slide " in l]
     expected = {
-        "broken-picture": (3, "error", "image did not load (broken or not an image): images/broken.png"),
-        "too-long": (4, "error", "content overflows the slide by "),
-        "wrapped": (5, "error", "h2 title wraps onto 2 lines"),
-        "dead-link": (6, "error", "dead link #there-is-no-such-slide"),
-        "dead-cross-link": (7, "error", "dead link other.html#not-there-either: deck other has no slide"),
-        "throws": (8, "error", "uncaught ReferenceError: callSomethingThatDoesNotExist is not defined"),
-        "remote": (9, "warning", "remote resource not loaded (the check is offline): http://192.0.2.1/pixel.png"),
-        "blank": (10, "error", "empty slide"),
+        "broken-picture": (3, "error", "image did not load (broken or not an image): images/broken.png",
+                           on("![Text saved with a picture's name](images/broken.png)")),
+        "too-long": (4, "error", "content overflows the slide by ", at("too-long")),
+        "wrapped": (5, "error", "h2 title wraps onto 2 lines", at("wrapped")),
+        "dead-link": (6, "error", "dead link #there-is-no-such-slide: no slide has that name",
+                      on("- [Nowhere in this deck](#there-is-no-such-slide)")),
+        "dead-cross-link": (7, "error", "dead link other.html#not-there-either: deck other has no slide",
+                            on("- [Nowhere in the other deck](other.html#not-there-either)")),
+        "throws": (8, "error", "uncaught ReferenceError: callSomethingThatDoesNotExist is not defined", at("throws")),
+        "remote": (9, "warning", "remote resource not loaded (the check is offline): http://192.0.2.1/pixel.png",
+                   on('<img src="http://192.0.2.1/pixel.png" alt="somewhere far away">')),
+        "blank": (10, "error", "empty slide", at("blank")),
     }
     assert len(checks) == len(expected), "\n".join(checks)
-    for name, (number, severity, message) in expected.items():
-        prefix = f"{at(name)}: {severity}: defects slide {number} (#{name}): {message}"
+    for name, (number, severity, message, where) in expected.items():
+        prefix = f"{where}: {severity}: defects slide {number} (#{name}): {message}"
         assert [l for l in checks if l.startswith(prefix)], f"missing: {prefix}\n" + "\n".join(checks)
     assert "at the bottom" in next(l for l in checks if "(#too-long)" in l)
+    # the check's findings print errors before warnings
+    severities = [" error: " in l for l in checks]
+    assert severities == sorted(severities, reverse=True), "\n".join(checks)
     assert status == 1
 
     report = json.loads((dist / "check" / "defects.json").read_text())
@@ -194,3 +204,51 @@ def test_thumbnails_are_a_contact_sheet_of_every_slide(fixture, tmp_path, capsys
     # 11 slides: a row of 10 and a row of 1, each 227x(128+16) pixels
     assert png_size(dist / "check" / "defects-thumbnails.png") == (10 * 227, 2 * 144)
     assert json.loads((dist / "check" / "defects.json").read_text())["thumbnails"] == ["defects-thumbnails.png"]
+
+
+def test_the_report_has_one_picture_per_slide_errors_first(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "two.md").write_text(
+        "## Remote first\n\n<img src=\"http://192.0.2.1/a.png\" alt=\"far\">\n\n---\n\n"
+        "## Two problems on one slide\n\n- [one](#nowhere)\n- [two](#99)\n", encoding="utf-8")
+    (src / "two.yml").write_text("title: Two\ncontent:\n- two.md\n", encoding="utf-8")
+    dist = tmp_path / "dist"
+    status, lines, _ = run(capsys, src / "two.yml", "--out", dist)
+    assert status == 1
+    md = src / "two.md"
+    assert f"{display_path(md)}:{line_of('- [one](#nowhere)', md)}: error: two slide 2: dead link #nowhere: " \
+           "no slide has that name" in lines
+    # past the last slide: says how many there are
+    assert f"{display_path(md)}:{line_of('- [two](#99)', md)}: error: two slide 2: dead link #99: " \
+           "the deck has 2 slides" in lines
+    report = json.loads((dist / "check" / "two.json").read_text())
+    assert [f["severity"] for f in report["findings"]] == ["error", "error", "warning"]
+    page = (dist / "check" / "index.html").read_text()
+    # one block (and one picture) per slide, the slide with errors before the one with a warning
+    blocks = re.findall(r'<section class="slide[^"]*" id="two-slide-(\d+)"', page)
+    assert blocks == ["2", "1"]
+    assert page.count('class="shot"') == 2
+    block = page[page.index('id="two-slide-2"'):page.index('id="two-slide-1"')]
+    assert "#nowhere" in block and "#99" in block
+
+
+def test_a_sibling_deck_is_resolved_when_one_manifest_is_checked_alone(fixture, tmp_path, capsys):
+    dist = tmp_path / "dist"
+    status, lines, _ = run(capsys, fixture / "defects.yml", "--out", dist)
+    cross = [l for l in lines if "other.html" in l]
+    # other.yml was not named, yet its slides are known: only the missing one is dead
+    assert len(cross) == 1 and "deck other has no slide 'not-there-either'" in cross[0], "\n".join(lines)
+    assert not any("is not in the output folder" in l for l in lines)
+
+
+def test_an_interstitial_picture_points_at_interstitials_txt(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "interstitials.txt").write_text("\nhttp://192.0.2.1/first.jpg\n", encoding="utf-8")
+    (src / "t.md").write_text("# A chapter\n\n## Inside\n", encoding="utf-8")
+    (src / "t.yml").write_text("title: T\ncontent:\n- t.md\n", encoding="utf-8")
+    status, lines, _ = run(capsys, src / "t.yml", "--out", tmp_path / "dist")
+    remote = [l for l in lines if "first.jpg" in l]
+    assert remote and all(l.startswith(f"{display_path(src / 'interstitials.txt')}:2: warning: ") for l in remote), \
+        "\n".join(lines)

@@ -42,8 +42,11 @@ async def _launch(pw, browser_path: str | None):
 
 async def check_decks(dist: Path, stems: list[str], *, browser_path: str | None = None, workers: int = 2,
                       report: Path | None = None, thumbnails: bool = False,
-                      show_progress: bool = False) -> list[DeckResult]:
-    """Check the built decks `stems` of `dist` (read from dist/build.json)."""
+                      show_progress: bool = False, roots: list[Path] | None = None,
+                      sibling=None) -> list[DeckResult]:
+    """Check the built decks `stems` of `dist` (read from dist/build.json). `roots`: the source
+    roots (to point findings at their line); `sibling(stem)`: a deck of the same folder that
+    was not built, built on demand (its build.json summary, or None)."""
     from playwright.async_api import async_playwright
 
     decks = json.loads((Path(dist) / "build.json").read_text(encoding="utf-8"))["decks"]
@@ -54,7 +57,8 @@ async def check_decks(dist: Path, stems: list[str], *, browser_path: str | None 
             for stem in stems:
                 with _progress(stem, decks[stem].get("slides", 0), show_progress) as advance:
                     results.append(await check_deck(
-                        browser, dist, stem, decks, workers=workers, progress=advance,
+                        browser, dist, stem, decks, workers=workers, progress=advance, roots=roots,
+                        sibling=sibling,
                         shots=report / "shots" if report else None,
                         thumbnails=report if (report and thumbnails) else None))
         finally:
@@ -118,6 +122,28 @@ def _from_here(f, roots) -> str:
     return str(replace(f, source=f"{openable(path, roots)}:{line}"))
 
 
+def _sibling_builder(manifests: list[Path], args):
+    """sibling(stem): the build.json summary of `<stem>.yml` next to a checked manifest,
+    built into the same output folder when a link names it and it was not checked."""
+    folders = list(dict.fromkeys(Path(m).parent for m in manifests))
+    done: dict[str, dict | None] = {}
+
+    def sibling(stem: str) -> dict | None:
+        if stem not in done:
+            done[stem] = None
+            from ..build import build
+            for folder in folders:
+                for candidate in (folder / f"{stem}.yml", folder / f"{stem}.yaml"):
+                    if candidate.is_file():
+                        result = build([candidate], args.out, args.source, quiet=True)
+                        if result.ok:
+                            decks = json.loads((args.out / "build.json").read_text(encoding="utf-8"))["decks"]
+                            done[stem] = next((d for d in decks.values() if d.get("html") == f"{stem}.html"), None)
+                        return done[stem]
+        return done[stem]
+    return sibling
+
+
 def main(argv: list[str]) -> int:
     # In a thread of its own when the caller already drives Playwright (tests, notebooks).
     from ..browser import run_isolated
@@ -159,14 +185,16 @@ def _main(argv: list[str]) -> int:
 
     report = args.out / "check"
     started = time.perf_counter()
+    roots = [args.source] if args.source else sorted({Path(m).parent for m in manifests})
     results = asyncio.run(check_decks(args.out, stems, browser_path=args.browser, workers=args.workers,
                                       report=report, thumbnails=args.thumbnails,
-                                      show_progress=sys.stderr.isatty()))
+                                      show_progress=sys.stderr.isatty(), roots=roots,
+                                      sibling=_sibling_builder(manifests, args)))
     findings = [f for r in results for f in r.findings]
     check_exceptions.apply(exceptions, findings)
     stale = check_exceptions.stale(exceptions, set(stems))
 
-    roots = [args.source] if args.source else sorted({Path(m).parent for m in manifests})
+    findings.sort(key=lambda f: f.severity != "error")     # errors first (stable: each deck's order kept)
     for f in findings:
         if not f.excepted:
             print(_from_here(f, roots), file=sys.stderr)

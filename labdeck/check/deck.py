@@ -155,33 +155,77 @@ def _slide_at_line(index: list[tuple[int, int]], line: int | None) -> int | None
 
 
 class DeckContext:
-    """What findings need to name a slide: build.json's summary of the deck."""
+    """What findings need to name a slide: build.json's summary of the deck, and
+    the source files, to point at the line that causes a finding."""
 
-    def __init__(self, stem: str, summary: dict, decks: dict):
+    def __init__(self, stem: str, summary: dict, decks: dict, roots: list[Path] | None = None,
+                 sibling: Callable[[str], dict | None] | None = None):
         self.stem = stem
         self.summary = summary
         self.decks = decks          # every deck of build.json, for cross-deck links
         self.slides = summary.get("slide_list", [])
         self.manifest = summary.get("manifest") or f"{stem}.yml"
+        self.roots = [Path(r) for r in (roots or [Path(self.manifest).parent])]
+        self.sibling = sibling or (lambda stem: None)   # a sibling deck's summary, built on demand
+        self._lines: dict[str, list[str] | None] = {}
 
-    def finding(self, check: str, severity: str, number: int | None, message: str) -> Finding:
+    def finding(self, check: str, severity: str, number: int | None, message: str,
+                needle: str | None = None) -> Finding:
+        """A finding on slide `number`; `needle` (a URL, a link) finds the line that names it."""
         if number and 1 <= number <= len(self.slides):
             s = self.slides[number - 1]
-            return Finding(check, severity, self.stem, number, s.get("name"),
-                           f"{s['source']}:{s['line']}", message)
+            where = self._where(s, number, needle) if needle else f"{s['source']}:{s['line']}"
+            return Finding(check, severity, self.stem, number, s.get("name"), where, message)
         return Finding(check, severity, self.stem, None, None, f"{self.manifest}:1", message)
+
+    def _where(self, s: dict, number: int, needle: str) -> str:
+        # markmaker's picture slides come from interstitials.txt: point at its line
+        if "pic" in (s.get("classes") or []):
+            path = Path(self.manifest).parent / "interstitials.txt"
+            line = self._find(str(path), needle, 1, None)
+            if line:
+                return f"{path}:{line}"
+        end = next((t["line"] for t in self.slides[number:] if t["source"] == s["source"] and t["line"] > s["line"]),
+                   None)
+        line = self._find(s["source"], needle, s["line"], end)
+        return f"{s['source']}:{line or s['line']}"
+
+    def _find(self, source: str, needle: str, start: int, end: int | None) -> int | None:
+        """The first line in [start, end) naming `needle` (as written, or its file name)."""
+        lines = self._read(source)
+        if not lines:
+            return None
+        candidates = [needle, unquote(needle), htmllib.unescape(needle)]
+        for n in range(start - 1, min(len(lines), end - 1 if end else start + 400)):
+            if any(c and c in lines[n] for c in candidates):
+                return n + 1
+        return None
+
+    def _read(self, source: str) -> list[str] | None:
+        if source not in self._lines:
+            self._lines[source] = None
+            for base in [Path(".")] + [b for r in self.roots for b in (r, r.parent)]:
+                path = base / source if not Path(source).is_absolute() else Path(source)
+                if path.is_file():
+                    try:
+                        self._lines[source] = path.read_text(encoding="utf-8").split("\n")
+                    except (OSError, UnicodeDecodeError):
+                        pass
+                    break
+        return self._lines[source]
 
 
 def _names(summary: dict) -> set[str]:
     return {s["name"] for s in summary.get("slide_list", []) if s.get("name")}
 
 
-def _lands(target: str, summary: dict) -> bool:
-    """Does `#target` show a slide of that deck (the player's rules: a number or a name)?"""
+def _missing(target: str, summary: dict) -> str | None:
+    """Why `#target` shows no slide of that deck (the player's rules: a number or a name); None if it does."""
     target = unquote(target)
     if re.fullmatch(r"[0-9]+", target):
-        return 1 <= int(target) <= summary.get("slides", 0)
-    return target in _names(summary)
+        count = summary.get("slides", 0)
+        return None if 1 <= int(target) <= count else f"the deck has {count} slide{'s' if count != 1 else ''}"
+    return None if target in _names(summary) else "no slide has that name"
 
 
 def check_links(ctx: DeckContext, links: list[dict], dist: Path) -> list[Finding]:
@@ -191,25 +235,36 @@ def check_links(ctx: DeckContext, links: list[dict], dist: Path) -> list[Finding
     for link in links:
         href, n = link["href"], link["n"]
         if href.startswith("#"):
-            if not _lands(href[1:], ctx.summary):
-                out.append(ctx.finding("link", "error", n, f"dead link {href}: no slide of this deck has that name"))
+            why = _missing(href[1:], ctx.summary)
+            if why:
+                out.append(ctx.finding("link", "error", n, f"dead link {href}: {why}", needle=href))
             continue
         p = urlparse(link["url"])
         if p.scheme != "file" or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", href):
             continue            # web links are not followed: the check is offline
         path = Path(unquote(p.path)).resolve()
         if path == own:
-            if p.fragment and not _lands(p.fragment, ctx.summary):
-                out.append(ctx.finding("link", "error", n, f"dead link {href}: no slide of this deck has that name"))
+            why = p.fragment and _missing(p.fragment, ctx.summary)
+            if why:
+                out.append(ctx.finding("link", "error", n, f"dead link {href}: {why}", needle=href))
             continue
-        if path in by_html:
-            target = by_html[path]
-            if p.fragment and not _lands(p.fragment, target):
-                out.append(ctx.finding("link", "error", n,
-                                       f"dead link {href}: deck {Path(target['html']).stem} has no slide '{unquote(p.fragment)}'"))
+        target = by_html.get(path)
+        if target is None and path.parent == dist.resolve() and path.suffix == ".html":
+            # a sibling deck of the same folder that this check did not build: built now
+            target = ctx.sibling(path.stem)
+            if target is not None:
+                by_html[path] = target
+        if target is not None:
+            why = p.fragment and _missing(p.fragment, target)
+            if why:
+                other = Path(target["html"]).stem
+                why = (why.replace("the deck", f"deck {other}", 1) if why.startswith("the deck")
+                       else f"deck {other} has no slide '{unquote(p.fragment)}'")
+                out.append(ctx.finding("link", "error", n, f"dead link {href}: {why}", needle=href))
             continue
         if not path.exists():
-            out.append(ctx.finding("link", "error", n, f"dead link {href}: {path.name} is not in the output folder"))
+            out.append(ctx.finding("link", "error", n, f"dead link {href}: {path.name} is not in the output folder",
+                                   needle=href))
     return out
 
 
@@ -224,7 +279,7 @@ async def _open(browser, url: str, net: _Net, errors: _Errors, html_name: str):
     return context, page, late
 
 
-async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: int = 2,
+async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: int = 2, roots=None, sibling=None,
                      progress: Callable[[int], None] | None = None, shots: Path | None = None,
                      thumbnails: Path | None = None) -> DeckResult:
     """Check dist/<stem>.html against build.json's `decks` summaries.
@@ -235,7 +290,7 @@ async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: in
     started = time.perf_counter()
     dist = Path(dist)
     summary = decks[stem]
-    ctx = DeckContext(stem, summary, decks)
+    ctx = DeckContext(stem, summary, decks, roots, sibling)
     html_name = summary.get("html", f"{stem}.html")
     html_path = dist / html_name
     html_text = html_path.read_text(encoding="utf-8")
@@ -285,10 +340,12 @@ async def check_deck(browser, dist: Path, stem: str, decks: dict, *, workers: in
 
         for img in opened[0][2]:
             result.findings.append(ctx.finding("image", "error", img["n"],
-                                               f"image still loading after {IMAGE_TIMEOUT_MS // 1000}s: {img['src']}"))
+                                               f"image still loading after {IMAGE_TIMEOUT_MS // 1000}s: {img['src']}",
+                                               needle=img["src"]))
         for img in await first.evaluate("window.__labdeckCheck.images()"):
             result.findings.append(ctx.finding("image", "error", img["n"],
-                                               f"image did not load (broken or not an image): {img['src']}"))
+                                               f"image did not load (broken or not an image): {img['src']}",
+                                               needle=img["src"]))
         result.findings += check_links(ctx, await first.evaluate("window.__labdeckCheck.links()"), dist)
         result.findings += await _requests(first, ctx, net, html_text)
         index = _slide_lines(html_text)
@@ -319,9 +376,10 @@ async def _requests(page, ctx: DeckContext, net: _Net, html_text: str) -> list[F
     for u in dict.fromkeys(net.aborted):
         if u in source_text:
             out.append(ctx.finding("remote", "warning", where.get(u),
-                                   f"remote resource not loaded (the check is offline): {u}"))
+                                   f"remote resource not loaded (the check is offline): {u}", needle=u))
         else:
-            out.append(ctx.finding("request", "error", where.get(u), f"request outside the output folder: {u}"))
+            out.append(ctx.finding("request", "error", where.get(u), f"request outside the output folder: {u}",
+                                   needle=u))
     for u in dict.fromkeys(net.outside):
         out.append(ctx.finding("request", "error", where.get(u),
                                f"request outside the output folder: {unquote(urlparse(u).path)}"))
@@ -336,7 +394,8 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
         if f.key() not in seen:
             seen.add(f.key())
             out.append(f)
-    return sorted(out, key=lambda f: (f.number or 0, f.check, f.message))
+    # errors first, then warnings; each by slide
+    return sorted(out, key=lambda f: (f.severity != "error", f.number or 0, f.check, f.message))
 
 
 SHOT_COLS, SHOT_ROWS, SHOT_W, SHOT_H = 4, 8, 454, 256      # findings: half-size slides
