@@ -168,15 +168,21 @@ def _router(allowed: Path):
 
 
 def read_facts(browser, page_path: Path, allowed: Path, ready: str) -> list[dict]:
+    from playwright.sync_api import Error as PlaywrightError
     context = browser.new_context()
     try:
         context.route("**/*", _router(allowed))
         page = context.new_page()
-        page.goto(page_path.as_uri(), wait_until="load")
-        page.wait_for_function(ready, timeout=60_000)
+        page.goto(page_path.as_uri(), wait_until="commit", timeout=PAGE_TIMEOUT)
+        page.wait_for_function(ready, timeout=PAGE_TIMEOUT)
         return page.evaluate(FACTS_JS)
+    except PlaywrightError as e:
+        raise CompareError(f"{page_path.name}: the page did not come up in Chromium: {str(e).splitlines()[0]}")
     finally:
         context.close()
+
+
+PAGE_TIMEOUT = 300_000      # ms: a 2,600-slide page on a busy machine
 
 
 # The page's module script hides `#loading` right after remark.create() returns.
