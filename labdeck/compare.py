@@ -186,8 +186,9 @@ PAGE_TIMEOUT = 300_000      # ms: a 2,600-slide page on a busy machine
 
 
 # The page's module script hides `#loading` right after remark.create() returns.
-REMARK_READY = "() => { const l = document.querySelector('#loading'); return l && l.style.display === 'none'; }"
-LABDECK_READY = "() => document.querySelectorAll('.remark-slide-content').length > 0"
+REMARK_READY = ("() => { const l = document.querySelector('#loading'); "
+                "return document.readyState === 'complete' && l && l.style.display === 'none'; }")
+LABDECK_READY = "() => document.readyState === 'complete'"
 
 FACT_NAMES = [("classes", "classes differ"), ("structure", "block structure differs"),
               ("text", "text differs"), ("links", "link targets differ"), ("code", "code lines differ")]
