@@ -7,18 +7,14 @@ docs/deviations.md, counts as identical and is counted apart).
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
-
 import pytest
 
 from labdeck import compare
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("LABDECK_SHARED") or ROOT.parent / "shared")
-CORPUS = SHARED / "corpus" / "container.training" / "slides"
+from shared import CORPUS
+
 DECKS = ["kadm-fullday", "kadm-twodays", "kube-adv", "kube-fullday", "kube-halfday", "kube-selfpaced",
          "kube-twodays", "mlops"]
 

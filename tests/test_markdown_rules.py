@@ -13,7 +13,6 @@ case through the reference remark fork in Chromium (read where it lies, in
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,10 @@ from markdown_it.utils import read_fixture_file
 
 from labdeck import remark
 from labdeck.markdown import convert, finish
+from shared import SHARED
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "markdown"
-SHARED = Path(os.environ.get("LABDECK_SHARED") or ROOT.parent / "shared")
 REMARK_JS = SHARED / "corpus" / "container.training" / "reference" / "remark.min.js"
 FACTS_JS = (ROOT / "labdeck" / "compare_facts.js").read_text(encoding="utf-8")
 
