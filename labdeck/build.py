@@ -90,7 +90,8 @@ def render_deck(deck: Deck, pending: Pending, diags: Diagnostics, sources: Sourc
     """Slide and notes HTML, and the local images they show."""
     from . import render
     render.render_slides(deck, pending.shown, pending.renderer)
-    deck.assets.update(render.collect_images(deck, deck.root, diags, sources.remote_images))
+    deck.assets.update(render.collect_images(deck, deck.root, diags, sources.remote_images,
+                                             getattr(sources, "fetch_remote", None)))
 
 
 def plan_renders(pending: Pending) -> dict:
@@ -132,18 +133,20 @@ def display_path(path: Path) -> str:
 
 def build(manifests: list[Path], out: Path, source_root: Path | None = None, exclude: list[str] | None = None,
           strict: bool = False, make_zip: bool = False, quiet: bool = False, cache_dir: Path | None = None,
-          browser: str | None = None, force: bool = False, templates: Path | None = None) -> BuildResult:
+          browser: str | None = None, force: bool = False, templates: Path | None = None,
+          fetch_remote: bool = False, single_file: bool = False) -> BuildResult:
     """Build decks into `out`. A deck that fails leaves its previous output untouched;
     a deck whose inputs did not change since its last build is not rebuilt (unless `force`).
     One build at a time writes into `out` (a lock): stamps then describe what is on disk.
+    `fetch_remote`, `single_file`: see labdeck/offline.py.
     `templates`: the project's own template folder (default: ./templates when present)."""
     with output_lock(out):
         return _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force,
-                      templates)
+                      templates, fetch_remote, single_file)
 
 
 def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force,
-           templates) -> BuildResult:
+           templates, fetch_remote=False, single_file=False) -> BuildResult:
     from .overrides import project_templates
     result = BuildResult()
     deck_stamps = []
@@ -152,6 +155,8 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
     options = {"source": str(Path(source_root).resolve()) if source_root else None,
                "exclude": list(exclude or []), "strict": strict,
                "templates": str(folders.custom) if folders.custom else None}
+    if fetch_remote or single_file:         # absent otherwise: stamps of earlier builds stay valid
+        options.update(fetch_remote=fetch_remote, single_file=single_file)
     todo = []
     for manifest in manifests:
         root = Path(source_root) if source_root else Path(manifest).parent
@@ -174,6 +179,9 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
     from . import render
     from .source import Sources
     sources = Sources()
+    if fetch_remote:
+        from .offline import RemoteFetcher
+        sources.fetch_remote = RemoteFetcher(cache.folder)
     env = folders.environment()
     from .markdown import RenderQueue
     queue = RenderQueue(cache.store)      # renders on the other cores while we parse the next deck
@@ -261,6 +269,8 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         deck_stamps.append((manifest, deck, outputs, line))
     if result.decks:
         write_assets(out, folders)
+        if single_file:
+            _write_single_files(out, result, deck_stamps)
         _write_summaries(out, summaries, render.build_json(summaries))
         for rel, page in render.index_pages(summaries, env, result.diagnostics).items():
             write_output(out, rel, page)
@@ -279,6 +289,18 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             result.diagnostics.warning(display_path(cache.folder), None,
                                        f"cannot write the build cache ({e.strerror or e}): going on without it")
     return result
+
+
+def _write_single_files(out: Path, result: BuildResult, deck_stamps: list) -> None:
+    """--single-file: dist/single/<deck>.html, everything inlined (labdeck/offline.py)."""
+    from .offline import single_file
+    for manifest, deck, outputs, _ in deck_stamps:
+        page, missing = single_file((out / deck.html_name).read_text(encoding="utf-8"), out)
+        for ref in missing:
+            result.diagnostics.warning(display_path(Path(manifest)), None,
+                                       f"--single-file: '{ref}' is not in the output folder: left as a link")
+        write_output(out, f"single/{deck.html_name}", page)
+        outputs.append(out / "single" / deck.html_name)
 
 
 def _unexpected(manifest: Path, e: Exception) -> BuildError:

@@ -35,6 +35,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--exclude", action="append", default=[], metavar="CLASS",
                    help="also leave out slides with this class (repeatable), e.g. --exclude extra-details")
     p.add_argument("--zip", action="store_true", help="also write DIR/slides.zip for offline download")
+    p.add_argument("--fetch-remote", action="store_true",
+                   help="download remote pictures once (into the cache) and ship them in DIR")
+    p.add_argument("--single-file", action="store_true",
+                   help="also write DIR/single/<deck>.html: one self-contained file per deck")
     p.add_argument("--watch", action="store_true", help="rebuild when a source file changes")
     p.add_argument("--serve", action="store_true", help="with --watch: serve DIR with live reload")
     p.add_argument("--host", default="127.0.0.1", help="--serve address (default: 127.0.0.1)")
@@ -83,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return watch(manifests, args)
     try:
         result = build(manifests, args.out, args.source, args.exclude, args.strict, args.zip,
-                       templates=args.templates)
+                       templates=args.templates, fetch_remote=args.fetch_remote, single_file=args.single_file)
     except OSError as e:        # an output folder that cannot be written: one line, no traceback
         print(os_error_line(e, args.out), file=sys.stderr)
         return 1

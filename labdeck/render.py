@@ -61,25 +61,34 @@ def _local_refs(html: str) -> list[str]:
 _refs: dict[str, list[str]] = {}     # slide HTML → what it loads (rebuilds see the same HTML again)
 
 
-def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[str] | None = None) -> dict[str, Path]:
+def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[str] | None = None,
+                   fetch=None) -> dict[str, Path]:
     """Every local image a slide shows, resolved against the source root (where remark's page sat).
-    Remote images are reported once per build (`seen_remote` is shared by the build's decks)."""
+    Remote images are reported once per build (`seen_remote` is shared by the build's decks);
+    with `fetch` (offline.RemoteFetcher, --fetch-remote) they are copied into dist/ instead."""
     assets: dict[str, Path] = {}
     seen_remote = set() if seen_remote is None else seen_remote
     resolved_root = root.resolve()
     for slide in deck.slides:
         refs = _local_refs(slide.html)
-        if "background-image" in slide.properties:
-            refs += _CSS_URL.findall(slide.properties["background-image"])
+        if "background-image" in slide.properties:     # a new list: the memoized one stays as it is
+            refs = refs + _CSS_URL.findall(slide.properties["background-image"])
+        copies: dict[str, str] = {}
         for ref in refs:
-            ref = htmlmod.unescape(ref).split("#")[0].split("?")[0]
+            url = htmlmod.unescape(ref)
+            ref = url.split("#")[0].split("?")[0]
             if not ref or ref.startswith("data:"):
                 continue
             if _REMOTE.match(ref):
-                if ref not in seen_remote:
+                got = fetch(url) if fetch is not None and ref.startswith(("http:", "https:", "//")) else None
+                if got is not None:
+                    copies[url] = got[0]
+                    assets[got[0]] = got[1]
+                elif ref not in seen_remote:
                     seen_remote.add(ref)
                     path, line = _remote_origin(deck, slide, ref)
-                    diags.warning(path, line, f"remote image stays remote: {ref}")
+                    why = f" (--fetch-remote failed: {fetch.failures.get(url, 'not a picture URL')})" if fetch else ""
+                    diags.warning(path, line, f"remote image stays remote: {ref}{why}")
                 continue
             if "\x00" in ref:
                 raise BuildError(slide.pos.path, slide.pos.line, "image name holding a NUL character")
@@ -91,6 +100,9 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[
             if not target.is_file():
                 raise BuildError(slide.pos.path, _line_of(root, slide, ref), f"image '{ref}' not found")
             assets[target.relative_to(resolved_root).as_posix()] = target
+        if copies:
+            from .offline import point_at_copies
+            point_at_copies(slide, copies)
     return assets
 
 
