@@ -110,6 +110,11 @@ def _first_text_offset(text: str, start: int) -> int:
 
 
 _parse_cache: dict[str, list[remark.ParsedSlide]] = {}
+# marked's block rules recurse per level (and lists cost more than linear time per
+# level): deeper blockquotes (`>` x 51) or list items (indented 101+ spaces) are refused.
+MAX_BLOCK_NESTING = 50
+_TOO_DEEP = re.compile(r"^(?: *>){%d}|^ {%d,}(?:[*+-]|\d+\.) " % (MAX_BLOCK_NESTING + 1, 2 * MAX_BLOCK_NESTING + 1),
+                       re.M)
 
 
 def parse_cached(text: str) -> list[remark.ParsedSlide]:
@@ -127,6 +132,11 @@ def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnost
         path, line = ch.position(e.offset)
         raise BuildError(path, line, f".name[ blocks nested more than {remark.MAX_NESTING} deep "
                                      f"(labdeck's limit): refused") from None
+    m = _TOO_DEEP.search(text)
+    if m is not None:
+        path, line = ch.position(m.start())
+        raise BuildError(path, line, f"blockquotes or lists nested more than {MAX_BLOCK_NESTING} deep "
+                                     f"(labdeck's limit): refused")
     pieces = []
     for p in parsed:
         for offset, opener in p.unclosed:

@@ -597,3 +597,11 @@ def test_manifest_values_cannot_leave_their_attribute(project):
     page = (project.out / "deck.html").read_text()
     assert "onmouseover=" not in page.replace("onmouseover=&quot;", "")
     assert 'href="x&quot; onmouseover=&quot;alert(1)"' in page
+
+
+@pytest.mark.parametrize("deep", ["> " * 600 + "quoted\n", "".join("  " * i + "- item\n" for i in range(300))])
+def test_blockquotes_and_lists_nested_past_the_limit_are_refused_at_their_line(project, deep):
+    before = project.build_good()
+    project.write({"b.md": GOOD_B + "\n---\n\n## Deep\n\n" + deep})
+    line = 11 + (51 if deep.startswith("-") else 0)
+    assert_fails(project, before, "b.md", line, r"nested more than 50 deep")
