@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -378,4 +377,5 @@ def _one(e: BuildError) -> Diagnostics:
 
 
 def print_diagnostics(result: BuildResult, stream=None) -> None:
-    result.diagnostics.print(stream or sys.stderr, result.roots)
+    """The build's diagnostics, to the `labdeck` logger (or into `stream`)."""
+    result.diagnostics.print(stream, result.roots)

@@ -5,8 +5,14 @@ Stages report into a Diagnostics collector instead of raising tracebacks;
 """
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
+
+# Every diagnostic of the library goes to this logger. cli.py prints its
+# records and counts them (CountHandler), MkDocs' way; a program that uses
+# labdeck as a library sees them through logging (stderr by default).
+log = logging.getLogger("labdeck")
 
 
 @dataclass(frozen=True)
@@ -59,10 +65,45 @@ class Diagnostics:
         return bool(self.errors) or (strict and bool(self.warnings))
 
     def print(self, stream=None, roots=()) -> None:
-        """Print every item; with `roots` (source roots), paths open from the current folder."""
-        stream = stream or sys.stderr
+        """Report every item: to the `labdeck` logger, or into `stream` when given
+        (watch mode's own output). With `roots` (source roots), paths open from
+        the current folder."""
         for d in self.items:
-            print(from_here(d, roots) if roots else d, file=stream)
+            line = str(from_here(d, roots) if roots else d)
+            if stream is None:
+                log.log(logging.ERROR if d.severity == "error" else logging.WARNING, line)
+            else:
+                print(line, file=stream)
+
+
+class CountHandler(logging.Handler):
+    """Counts the records logged, per level (what `--strict` looks at)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.counts: dict[int, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.counts[record.levelno] = self.counts.get(record.levelno, 0) + 1
+
+    def count(self, level: int) -> int:
+        return sum(n for lvl, n in self.counts.items() if lvl >= level and lvl < level + 10)
+
+
+class StderrHandler(logging.StreamHandler):
+    """One line per record on the current sys.stderr (looked up at each record)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
 
 
 def os_error_line(e: OSError, path=None, action: str | None = None) -> str:

@@ -1,4 +1,4 @@
-"""`build.py pdf MANIFEST`: a deck printed through Chromium, one page per slide.
+"""`labdeck pdf MANIFEST`: a deck printed through Chromium, one page per slide.
 
 `<deck>.pdf`; with `--notes` `<deck>-notes.pdf` (the presenter notes under
 each slide); with `--no-steps` `<deck>-handout.pdf` (only the last step of
@@ -399,7 +399,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"build.py pdf: error: {e}", file=sys.stderr)
         return 2
     try:
-        result = build([args.manifest], args.out, args.source, quiet=True)
+        result = build([args.manifest], args.out, args.source, getattr(args, "exclude", None),
+                       getattr(args, "strict", False), quiet=True, browser=args.browser,
+                       templates=getattr(args, "templates", None))
     except OSError as e:            # an --out that cannot be written: one line, no traceback
         print(os_error_line(e, args.out), file=sys.stderr)
         return 2

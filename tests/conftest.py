@@ -11,6 +11,19 @@ import pytest
 from labdeck.browser import ChromiumNotFound, chromium_path, launch
 
 
+def pytest_configure(config):
+    """Hypothesis keeps its files (examples, caches) in a temporary folder, not in the checkout."""
+    import tempfile
+    from hypothesis.configuration import set_hypothesis_home_dir
+    config._labdeck_hypothesis = tempfile.mkdtemp(prefix="labdeck-hypothesis-")
+    set_hypothesis_home_dir(config._labdeck_hypothesis)
+
+
+def pytest_unconfigure(config):
+    import shutil
+    shutil.rmtree(getattr(config, "_labdeck_hypothesis", ""), ignore_errors=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cache_outside_the_checkout(tmp_path_factory):
     """Builds that use the default cache folder (and the commands the tests

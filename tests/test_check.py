@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from labdeck.check import main
+from labdeck.cli import main as cli
+
+
+def main(argv):
+    """`labdeck check ARGV`, in this process."""
+    return cli(["check", *map(str, argv)])
 from labdeck.manifest import display_path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from labdeck.pdf import main, steps_to_drop
+from labdeck.cli import main as cli
+from labdeck.pdf import steps_to_drop
+
+
+def main(argv):
+    """`labdeck pdf ARGV`, in this process."""
+    return cli(["pdf", *map(str, argv)])
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""`build.py check`: build the decks, then check every slide in headless Chromium.
+"""`labdeck check`: build the decks, then check every slide in headless Chromium.
 
 Findings print as `path:line: error|warning: <deck> slide N (#name): message`
 (path:line is the slide's source); the report goes to DIR/check/.
@@ -22,18 +22,12 @@ from ..diagnostics import BuildError, openable, os_error_line
 OFFLINE_ARGS = LAUNCH_ARGS + ["--host-resolver-rules=MAP * ~NOTFOUND"]
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="build.py check",
-                                description="Build decks and check every slide in headless Chromium.")
-    p.add_argument("manifests", nargs="*", type=Path, metavar="MANIFEST",
-                   help="deck manifests (default: every slides/*.yml)")
-    p.add_argument("--out", type=Path, default=Path("dist"), metavar="DIR", help="output folder (default: dist)")
-    p.add_argument("--source", type=Path, metavar="DIR", help="source root (default: the manifest's folder)")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """check's own options (cli.py adds the deck options every command shares)."""
     p.add_argument("--browser", metavar="PATH", help="Chromium to use (default: $LABDECK_CHROMIUM, "
                                                      "Playwright's own, /usr/bin/chromium)")
     p.add_argument("--thumbnails", action="store_true", help="also write contact sheets of every slide")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="pages checking in parallel (default: 2)")
-    return p
 
 
 async def _launch(pw, browser_path: str | None):
@@ -144,40 +138,32 @@ def _sibling_builder(manifests: list[Path], args):
     return sibling
 
 
-def main(argv: list[str]) -> int:
-    # In a thread of its own when the caller already drives Playwright (tests, notebooks).
-    from ..browser import run_isolated
-    return run_isolated(_main, argv)
+def run(args: argparse.Namespace, manifests: list[Path]) -> int:
+    """`labdeck check`: build what is out of date (with the command's deck options),
+    check every slide, print the findings, write the report; returns the exit status."""
+    from ..build import build, print_diagnostics
 
-
-def _main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    from ..build import build, default_manifests, print_diagnostics
-
-    manifests = args.manifests or default_manifests()
-    if not manifests:
-        print("build.py check: error: no manifest given and none in slides/", file=sys.stderr)
-        return 2
     try:
         chromium_path(args.browser)
         exceptions = [e for folder in dict.fromkeys(Path(m).resolve().parent for m in manifests)
                       for e in check_exceptions.load(folder)]
     except ChromiumNotFound as e:
-        print(f"build.py check: error: {e}", file=sys.stderr)
+        print(f"check: error: {e}", file=sys.stderr)
         return 2
     except BuildError as e:
         print(e.diagnostic, file=sys.stderr)
         return 2
 
     try:
-        built = build(manifests, args.out, args.source, quiet=True)
+        built = build(manifests, args.out, args.source, args.exclude, args.strict, quiet=True, browser=args.browser,
+                      templates=args.templates)
     except OSError as e:            # an --out that cannot be written: one line, no traceback
         print(os_error_line(e, args.out), file=sys.stderr)
         return 2
     print_diagnostics(built)
     status = 0
     for m in built.failed:
-        print(f"build.py check: error: {m}: the build failed, the deck was not checked", file=sys.stderr)
+        print(f"check: error: {m}: the build failed, the deck was not checked", file=sys.stderr)
         status = 1
     stems = built_stems(built, manifests)
     if not stems:
@@ -202,7 +188,7 @@ def _main(argv: list[str]) -> int:
         print(line, file=sys.stderr)
 
     from .report import write_report
-    index = write_report(report, results, stale)
+    index = write_report(report, results, stale, args.templates)
 
     errors = sum(len(r.errors) for r in results) + len(stale)
     warnings = sum(1 for f in findings if f.severity == "warning" and not f.excepted)
@@ -213,6 +199,3 @@ def _main(argv: list[str]) -> int:
           + f", {time.perf_counter() - started:.1f}s → {index}")
     return 1 if errors or status else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,4 @@
-"""`python build.py labs ...`: extract lab scripts, or run the labs unattended.
+"""`labdeck labs ...`: extract lab scripts, or run the labs unattended.
 
     labs [MANIFEST ...] [--out DIR]            write dist/labs/<deck>/
     labs run MANIFEST|labs.json [--target local|kind] [--chapter N | --from STEP | --shard K/N]
@@ -24,9 +24,13 @@ from labdeck.labs.script import by_chapter, read_labs, write_labs
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] == "run":
-        return run_main(argv[1:])
-    return extract_main(argv)
+    """`labdeck labs ARGV` (tests and scripts call this; the parser is cli.py's)."""
+    from labdeck.cli import main as cli
+    return cli(["labs", *map(str, argv)])
+
+
+class DeckErrors(Exception):
+    """The deck has errors (already reported): no labs from it."""
 
 
 def _load(manifest: Path, source: str | None, exclude: list[str] | None):
@@ -39,7 +43,7 @@ def _load(manifest: Path, source: str | None, exclude: list[str] | None):
         diags.error(e.path, e.line, e.message)
     diags.print(roots=[deck.root])
     if diags.errors:
-        raise SystemExit(1)
+        raise DeckErrors(str(manifest))
     return deck, collect_steps(deck)
 
 
@@ -47,16 +51,8 @@ def add_extract_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("manifests", nargs="*", type=Path, help="deck manifests (default: slides/*.yml and slides/*.yaml)")
     ap.add_argument("--out", type=Path, default=Path("dist/labs"), help="output folder")
     ap.add_argument("--source", help="source root (default: the manifest's folder)")
-    ap.add_argument("--exclude", nargs="*", action="extend", default=[],
-                    help="slide classes to leave out, besides the manifest's own")
-
-
-def extract_main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="build.py labs",
-                                 description="Extract the lab steps of decks into bash scripts "
-                                             "and labs.json (dist/labs/<deck>/).")
-    add_extract_arguments(ap)
-    return extract(ap.parse_args(argv))
+    ap.add_argument("--exclude", action="append", default=[], metavar="CLASS",
+                    help="also leave out slides with this class (repeatable), besides the manifest's own")
 
 
 def extract(args: argparse.Namespace) -> int:
@@ -73,7 +69,7 @@ def extract(args: argparse.Namespace) -> int:
             print(e, file=sys.stderr)
             status = 1
             continue
-        except SystemExit:
+        except DeckErrors:
             status = 1
             continue
         out = args.out / deck.stem
@@ -183,7 +179,8 @@ def _parse_prompts(items: list[str]) -> list[tuple[str, str]]:
 def add_run_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("manifest", type=Path, help="deck manifest (.yml/.yaml) or an extracted labs.json")
     ap.add_argument("--source", help="source root (default: the manifest's folder)")
-    ap.add_argument("--exclude", nargs="*", action="extend", default=[])
+    ap.add_argument("--exclude", action="append", default=[], metavar="CLASS",
+                    help="also leave out slides with this class (repeatable), besides the manifest's own")
     ap.add_argument("--target", choices=("local", "kind"), default="local")
     where = ap.add_mutually_exclusive_group()
     where.add_argument("--chapter", type=int,
@@ -193,7 +190,7 @@ def add_run_arguments(ap: argparse.ArgumentParser) -> None:
     where.add_argument("--shard", metavar="K/N",
                        help="run the K-th of N chapter-aligned parts, with its set-up (CI matrix)")
     ap.add_argument("--junit", type=Path, help="write a JUnit XML report here")
-    ap.add_argument("--step-timeout", type=float, default=120.0,
+    ap.add_argument("--step-timeout", type=_seconds, default=120.0,
                     help="seconds a command may run before it is interrupted and failed (120); "
                          "`wait` gets as long, `longwait` five times as long")
     ap.add_argument("--keep-going", action="store_true", help="go on after a failed step")
@@ -208,14 +205,11 @@ def add_run_arguments(ap: argparse.ArgumentParser) -> None:
                          "tried before the defaults")
 
 
-def run_main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="build.py labs run",
-                                 description="Run a deck's lab steps unattended in a real terminal (tmux).")
-    add_run_arguments(ap)
-    args = ap.parse_args(argv)
-    if not args.step_timeout > 0:
-        ap.error(f"argument --step-timeout: must be more than 0 seconds, not {args.step_timeout:g}")
-    return run(args)
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {value:g}")
+    return value
 
 
 class Stop(Exception):
@@ -267,9 +261,9 @@ def run(args: argparse.Namespace) -> int:
         print(e if isinstance(e, (BuildError, str)) else f"labs: {e}", file=sys.stderr)
         _error_junit(args, str(e))
         return 1
-    except SystemExit as e:
+    except DeckErrors:
         _error_junit(args, "the deck has errors: see the run's log")
-        return int(e.code or 1)
+        return 1
 
     def where(rec: StepRecord) -> Path:
         return (root / rec.file) if root else Path(rec.file)
