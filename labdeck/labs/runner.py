@@ -140,7 +140,12 @@ class Runner:
                 raise Outcome(f"unknown key {rec.text!r}")
             pane = self.key_target(pane, key)
             self.mark(pane)
-            pane.key(key)
+            try:
+                pane.key(key)
+            except TerminalError:       # the pane closed meanwhile: the active one now
+                pane = self.pane()
+                self.mark(pane)
+                pane.key(key)
             return self.after_typing(pane, nxt, key)
         if d == "keys":
             self.mark(pane)
@@ -377,7 +382,16 @@ class Runner:
         return self.term.pane(busy_id)
 
     def after_typing(self, pane: Pane, nxt: str | None, key: str | None):
-        """After key/keys/paste: when the next step is not for this program, let it finish."""
+        """After key/keys/paste: when the next step is not for this program, let it
+        finish. ^D may end the pane's shell: until tmux has closed the pane, the
+        next step would find it still active."""
+        if key == "C-d":
+            t0 = time.monotonic()
+            while time.monotonic() < t0 + 2.0:
+                fg = pane.foreground()
+                if fg is None or fg[0] != fg[1] or time.monotonic() > t0 + 1.0:
+                    break           # gone; a program got it; or the shell stays (IGNOREEOF)
+                time.sleep(POLL)
         if nxt in FOLLOWERS:
             return "", ""
         self.settle(pane)

@@ -225,6 +225,9 @@ class Pane:
     def key(self, name: str) -> None:
         self.term.tmux("send-keys", "-t", self.id, name)
 
+    def gone(self) -> bool:
+        return self.state() is None
+
 
 class Terminal:
     """A private tmux server in `folder`, one session, the outer shell in its first pane."""
