@@ -4,6 +4,7 @@ A local HTTP server on a free port plays the remote site (tests never use the
 internet); the built decks are opened in real Chromium from file://."""
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import threading
@@ -182,3 +183,17 @@ def test_single_file_deck_works_alone_in_chromium(tmp_path, site, browser, watch
                              ".map(r => r.name)") == []
     finally:
         context.close()
+
+
+def test_single_file_deck_passes_the_browser_check(tmp_path, site):
+    """`check`'s own walk over every slide of the single file, as over the normal output."""
+    from labdeck.browser import run_isolated
+    from labdeck.check import check_deck_timed
+    manifest = deck(tmp_path, site.url)
+    out = tmp_path / "dist"
+    assert build([manifest], out, quiet=True, cache_dir=tmp_path / "cache", fetch_remote=True,
+                 single_file=True).ok
+    shutil.copy(out / "build.json", out / "single" / "build.json")   # what check reads: the deck's slide list
+    result, _ = run_isolated(check_deck_timed, out / "single", "offline")
+    assert result.slides == json.loads((out / "build.json").read_text())["decks"]["offline"]["slides"] == 5
+    assert [str(f) for f in result.findings] == []
