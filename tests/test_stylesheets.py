@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from labdeck.build import build
+from shared import SHARED
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = bytes.fromhex(
@@ -130,13 +131,12 @@ def test_a_stylesheet_that_cannot_be_had_is_a_located_error(tmp_path, css, line,
     assert len(errors) == 1 and errors[0].startswith(f"deck.yml:{line}: error: ") and message in errors[0], errors
 
 
-CORPUS = next((p for p in (ROOT.parent / "shared/corpus/container.training",
-                           ROOT.parent.parent / "shared/corpus/container.training") if p.is_dir()), None)
+CORPUS = SHARED / "corpus" / "container.training"
 
 
 def test_container_training_decks_get_their_usual_look_offline(tmp_path, browser, watch):
     """workshop.css next to the manifests, as in container.training's repository."""
-    if CORPUS is None or not (CORPUS / "reference" / "workshop.css").is_file():
+    if not (CORPUS / "reference" / "workshop.css").is_file():
         pytest.skip("the corpus and its reference/workshop.css are not in ../shared/corpus")
     src = tmp_path / "slides"
     shutil.copytree(CORPUS / "slides", src)
