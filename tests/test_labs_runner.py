@@ -108,6 +108,18 @@ def test_a_labs_json_can_be_run_as_extracted(tmp_path):
     assert main(["run", str(tmp_path / "faults" / "labs.json"), "--chapter", "1",
                  "--step-timeout", "2", "--junit", str(junit)]) == 1
     assert [outcome(c) for c in cases(junit)] == ["passed", "failed", "skipped", "skipped"]
+    # paths in the report stay relative to the repository, from labs.json too
+    assert cases(junit)[0].get("file") == "tests/fixtures/labs/faults/trouble.md"
+
+
+def test_a_flood_of_output_is_read_and_the_next_step_still_runs(tmp_path):
+    (tmp_path / "ch.md").write_text("# Flood\n\n---\n\n## Flood\n\n.lab[\n\n"
+                                    "```bash\nyes 'a line of output' | head -c 5000000; echo\n```\n\n"
+                                    "```bash\necho after the flood\n```\n\n]\n")
+    (tmp_path / "flood.yml").write_text("title: flood\ncontent:\n- ch.md\n")
+    junit = tmp_path / "junit.xml"
+    assert main(["run", str(tmp_path / "flood.yml"), "--junit", str(junit)]) == 0
+    assert [outcome(c) for c in cases(junit)] == ["passed", "passed"]
 
 
 @pytest.mark.parametrize("name,expected", [("^C", "C-c"), ("^D", "C-d"), ("^J", "C-j"),
