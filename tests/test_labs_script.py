@@ -141,3 +141,17 @@ def test_a_script_runs_only_what_was_meant_as_a_command(tmp_path):
     assert sorted(x.name for x in work.iterdir()) == []
     text = (tmp_path / "out" / "hostile" / "01-editor.sh").read_text()
     assert "\n#   touch typed-into-the-editor\n" in text
+
+
+def test_kubernetes_sample_deck_needs_no_values_and_types_nothing_into_a_pod_by_mistake(tmp_path):
+    """Its labs run on kind unattended: no placeholder, the other-terminal step in
+    a pane of its own, the pod's shell fed its own commands only."""
+    assert main([str(ROOT / "slides" / "k8s-services.yml"), "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "k8s-services" / "labs.json").read_text())
+    assert not [s for s in data["steps"] if s["placeholders"]]
+    assert data["setup"] == ["k8s-services/pod-addresses.md", "k8s-services/clusterip.md"]
+    text = next((tmp_path / "k8s-services").glob("*-clusterip.sh")).read_text()
+    assert "\nkubectl delete pod -l app=web\n" in text          # in the script's shell
+    assert text.count("labdeck_nested 'curl -s http://$WEB_IP'") == 2
+    for p in (tmp_path / "k8s-services").glob("*.sh"):
+        subprocess.run(["bash", "-n", str(p)], check=True)
