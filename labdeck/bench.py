@@ -18,7 +18,6 @@ Numbers, not assertions: tests never time anything.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -146,7 +145,7 @@ def measure_watch(slides: Path, tmp: Path, diagrams: Path, browser_path: str | N
         shutil.copytree(diagrams / "mermaid", cache / "mermaid")
     cold, _, rc = run_build([manifest], out, cache)
     html = out / "kube-selfpaced.html"
-    slide_list = json.loads((out / "build.json").read_text())["decks"]["kube-selfpaced"]["slide_list"]
+    slide_list = __import__("labdeck.model").model.load_summaries(out)["kube-selfpaced"]["slide_list"]
     original = chapter.read_text(encoding="utf-8")
     lines = original.split("\n")
     at = next(i for i, line in enumerate(lines) if line.startswith("## "))

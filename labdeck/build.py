@@ -1,7 +1,6 @@
 """The build, one function per stage: manifest → chapters → slides → render → write."""
 from __future__ import annotations
 
-import json
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from . import model
 from .cache import Cache
 from .diagnostics import BuildError, Diagnostics
 from .overrides import ASSETS
@@ -257,7 +257,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             continue
         result.written.append(out / deck.html_name)
         result.decks[deck.stem] = deck
-        summary = render.deck_summary(deck, display_path(deck.manifest))
+        summary = model.summary(deck, display_path(deck.manifest))
         summaries[deck.stem] = summary
         seconds = time.perf_counter() - started
         line = f"{deck.stem}: {len(deck.slides)} slides, {{}} → {display_path(out / deck.html_name)}"
@@ -270,7 +270,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         write_assets(out, folders)
         if single_file:
             _write_single_files(out, result, deck_stamps)
-        _write_summaries(out, summaries, render.build_json(summaries))
+        _write_summaries(out, summaries, model.dumps(summaries))
         for rel, page in render.index_pages(summaries, env, result.diagnostics).items():
             write_output(out, rel, page)
         if make_zip:
@@ -354,7 +354,7 @@ def _read_summaries(out: Path) -> dict:
         if known is not None and known[0] == (st.st_mtime_ns, st.st_size):
             decks = dict(known[1])
         else:
-            decks = json.loads(path.read_text(encoding="utf-8")).get("decks", {})
+            decks = model.load_summaries(out)
         return {k: v for k, v in decks.items() if (out / v.get("html", "")).is_file()}
     except (OSError, ValueError, AttributeError):
         return {}

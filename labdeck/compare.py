@@ -143,7 +143,8 @@ def build_labdeck(manifest: Path, work: Path) -> tuple[Path, list[dict]]:
         first = next(iter(result.diagnostics.errors), None)
         raise CompareError(f"labdeck failed to build {manifest.name}: {first}")
     deck = result.decks[manifest.stem]
-    data = json.loads((out / "build.json").read_text(encoding="utf-8"))
+    from .model import load_summaries
+    data = {"decks": load_summaries(out)}
     return out / deck.html_name, data["decks"][manifest.stem]["slide_list"]
 
 

@@ -28,6 +28,7 @@ class Templates:
 
     def __init__(self, custom: Path | None = None):
         custom = Path(custom) if custom is not None else Path("templates")
+        self.wanted = custom                    # where the project's templates would be
         # labdeck's own checkout has templates/ at its root: that is no override
         self.custom = custom.resolve() if custom.is_dir() and custom.resolve() != BUILTIN else None
         self._env = None
@@ -51,7 +52,8 @@ class Templates:
         """Files that would change the output by appearing: an override of one of ours,
         or the project's templates/ folder itself."""
         if not self.custom:
-            return {Path("templates").resolve()}
+            folder = self.wanted.resolve()
+            return set() if folder == BUILTIN else {folder}     # labdeck's own checkout: never an override
         return {self.custom / p.name for p in BUILTIN.iterdir() if p.is_file() and not (self.custom / p.name).exists()}
 
     def extra_assets(self) -> dict[str, Path]:

@@ -14,7 +14,6 @@ import asyncio
 import hashlib
 import html as htmlmod
 import io
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -411,7 +410,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     from .check import built_stems
     [stem] = built_stems(result, [args.manifest])
-    summary = json.loads((args.out / "build.json").read_text(encoding="utf-8"))["decks"][stem]
+    from .model import load_summaries
+    summary = load_summaries(args.out)[stem]
     pdf = args.output or args.out / pdf_name(stem, args.notes, args.no_steps)
     total = len(summary["slide_list"]) - (len(steps_to_drop(summary["slide_list"])) if args.no_steps else 0)
     try:

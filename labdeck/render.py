@@ -6,7 +6,6 @@ file}, and write.py puts them in place atomically.
 from __future__ import annotations
 
 import html as htmlmod
-import json
 import re
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -238,24 +237,6 @@ def _slide_style(props: dict[str, str]) -> str:
                                                     "background-color") if k in props)
 
 
-def deck_summary(deck: Deck, manifest_rel: str) -> dict:
-    """The deck's entry in build.json: what labs, checks, watch and index pages read."""
-    chapters = []
-    for ch in deck.chapters:
-        chapters.append({"source": ch.source, "title": ch.title, "titles": ch.titles,
-                         "first_slide": ch.slides[0].number if ch.slides else None,
-                         "anchor": anchor(ch.title) if ch.title else None, "topics": ch.topics})
-    index_of = {id(ch): i for i, ch in enumerate(deck.chapters)}
-    return {
-        "manifest": manifest_rel, "html": deck.html_name, "title": deck.title,
-        "slides": len(deck.slides), "exclude": deck.exclude,
-        "parts": [{"number": p.number, "chapters": [index_of[id(c)] for c in p.chapters]} for p in deck.parts],
-        "chapters": chapters,
-        "slide_list": [{"number": s.number, "source": s.pos.path, "line": s.pos.line, "name": s.name,
-                        "classes": s.classes, "step": s.step} for s in deck.slides],
-    }
-
-
 def index_pages(summaries: dict[str, dict], env: Environment, diags: Diagnostics | None = None) -> dict[str, str]:
     """dist/index.html (English) and one folder per other language found in `:XX:` lines,
     each with the labels of its language (labdeck/labels.py; English when it has none)."""
@@ -312,8 +293,3 @@ def _topic(md, text: str) -> str:
 
 
 _topics: dict[str, str] = {}
-
-
-def build_json(summaries: dict[str, dict]) -> str:
-    # No indent: json's C encoder only runs on compact output (4x faster on 8,000 slides).
-    return json.dumps({"version": 1, "decks": summaries}, ensure_ascii=False, separators=(",", ":"))

@@ -36,10 +36,14 @@ def test_cluster_name_is_a_valid_kind_name():
 
 def test_kind_config_comes_from_the_manifest(tmp_path):
     m = tmp_path / "deck.yml"
-    m.write_text("title: t\nkind-config: kind/cluster.yaml\ncontent: []\n")
+    m.write_text("title: t\nkind-config: kind/cluster.yaml\ncontent:\n- a.md\n")
     assert kind.kind_config(m) == tmp_path / "kind" / "cluster.yaml"
-    m.write_text("title: t\ncontent: []\n")
+    m.write_text("title: t\ncontent:\n- a.md\n")
     assert kind.kind_config(m) is None
+    # read by the deck's manifest loader: a broken manifest is an error, not "no config"
+    m.write_text("title: t\nkind-config: [unclosed\n")
+    with pytest.raises(kind.KindError, match=r"deck\.yml:\d+: error: "):
+        kind.kind_config(m)
 
 
 HAVE_KIND = not kind.missing_tools()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
@@ -43,7 +42,8 @@ async def check_decks(dist: Path, stems: list[str], *, browser_path: str | None 
     was not built, built on demand (its build.json summary, or None)."""
     from playwright.async_api import async_playwright
 
-    decks = json.loads((Path(dist) / "build.json").read_text(encoding="utf-8"))["decks"]
+    from ..model import load_summaries
+    decks = load_summaries(dist)
     results = []
     async with async_playwright() as pw:
         browser = await _launch(pw, browser_path)
@@ -131,7 +131,8 @@ def _sibling_builder(manifests: list[Path], args):
                     if candidate.is_file():
                         result = build([candidate], args.out, args.source, quiet=True)
                         if result.ok:
-                            decks = json.loads((args.out / "build.json").read_text(encoding="utf-8"))["decks"]
+                            from ..model import load_summaries
+                            decks = load_summaries(args.out)
                             done[stem] = next((d for d in decks.values() if d.get("html") == f"{stem}.html"), None)
                         return done[stem]
         return done[stem]

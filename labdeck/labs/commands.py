@@ -373,9 +373,9 @@ def _run(steps, stem, manifest, args, sets, prompts, setup, where, values=None) 
     interrupted = ""
     try:
         if args.target == "kind":
-            cluster = kind.KindCluster(kind.cluster_name(stem), tmp, kind.kind_config(manifest, values),
-                                       log=lambda m: console.print(f"[dim]{escape(m)}[/]"))
             try:
+                cluster = kind.KindCluster(kind.cluster_name(stem), tmp, kind.kind_config(manifest, values),
+                                           log=lambda m: console.print(f"[dim]{escape(m)}[/]"))
                 cluster.create()
             except kind.KindError as e:
                 print(f"labs: {e}", file=sys.stderr)

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import yaml
 
 NEEDED = ("docker", "kind", "kubectl")
 
@@ -36,11 +35,13 @@ def kind_config(manifest: Path | None, values: dict | None = None) -> Path | Non
         return (manifest.parent / str(value)) if value else None
     if manifest.suffix not in (".yml", ".yaml"):
         return None
-    try:
-        data = yaml.safe_load(manifest.read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return None
-    value = data.get("kind-config") if isinstance(data, dict) else None
+    from ..diagnostics import BuildError, Diagnostics
+    from ..manifest import load_manifest
+    try:        # the deck's own manifest loader: a manifest it refuses is not silently ignored
+        values = load_manifest(manifest, Diagnostics()).values
+    except BuildError as e:
+        raise KindError(str(e.diagnostic)) from None
+    value = values.get("kind-config")
     return (manifest.parent / str(value)) if value else None
 
 
