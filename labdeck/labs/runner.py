@@ -353,12 +353,18 @@ class Runner:
     def free_pane(self, pane: Pane) -> tuple[Pane, str]:
         """The active pane runs something: its end, its nested shell, or a new window."""
         deadline = time.monotonic() + BUSY_GRACE
+        nudged = False
         while time.monotonic() < deadline:
             pane.read()
             if not pane.busy():
                 return pane, ""
             if pane.quiet_for() > 0.3 and pane.nested_prompt() is not None:
                 return pane, ""
+            if not nudged and pane.quiet_for() > 0.8:
+                # `kubectl run -ti` / `attach`: "If you don't see a command prompt, try
+                # pressing enter": the shell's prompt came before the terminal was attached.
+                pane.key("Enter")
+                nudged = True
             time.sleep(POLL)
         st = pane.state()
         what = st.command if st else "a program"
