@@ -146,7 +146,6 @@ class Lexer:
         src = _BLANK_SPACES.sub("", src)
         pos, end = 0, len(src)
         texts: list[str] = []          # consecutive `text` lines (items): one paragraph, as marked's parseText
-        loose = False
 
         def flush() -> None:
             if texts:
