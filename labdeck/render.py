@@ -96,8 +96,10 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[
                 target = (root / unquote(ref)).resolve()
             if not target.is_relative_to(resolved_root):
                 raise BuildError(slide.pos.path, _line_of(root, slide, ref), f"image '{ref}' is outside the source folder")
-            if not target.is_file():
-                raise BuildError(slide.pos.path, _line_of(root, slide, ref), f"image '{ref}' not found")
+            if not target.is_file():    # remark shows a broken picture: a warning, not a refused deck
+                diags.warning(slide.pos.path, _line_of(root, slide, ref),
+                              f"image '{ref}' not found (remark shows a broken picture)")
+                continue
             assets[target.relative_to(resolved_root).as_posix()] = target
         if copies:
             from .offline import point_at_copies
