@@ -44,7 +44,10 @@ HR = r"^( *[-*_]){3,} *(?:\n+|$)"
 HEADING = r"^ *(#{1,6}) *([^\n]+?) *#* *(?:\n+|$)"
 LHEADING = r"^([^\n]+)\n *(=|-){2,} *(?:\n+|$)"
 BLOCKQUOTE = r"^( *>[^\n]+(\n[^\n]+)*\n*)+"
-DEF = r"""^ *\[([^\]]+)\]: *<?([^\s>]+)>?(?: +["(]([^\n]+)[")])? *(?:\n+|$)"""
+# a label is at most 999 characters (marked has no bound): the paragraph rule looks
+# ahead for a definition at every line, and an unbounded label scan made 40,000
+# lines starting with `[x` quadratic
+DEF = r"""^ *\[([^\]]{1,999})\]: *<?([^\s>]+)>?(?: +["(]([^\n]+)[")])? *(?:\n+|$)"""
 FENCES = r"^ *(`{3,}|~{3,}) *(\S+)? *\n([\s\S]+?)\s*\1 *(?:\n+|$)"
 _TAG = (r"(?!(?:a|em|strong|small|s|cite|q|dfn|abbr|data|time|code|var|samp|kbd|sub|sup|i|b|u|mark|ruby"
         r"|rt|rp|bdi|bdo|span|br|wbr|ins|del|img)\b)\w+(?!:/|[^\w\s@]*@)\b")
