@@ -96,7 +96,7 @@ def test_the_page_uses_them_and_fetches_nothing_outside_dist(tmp_path, browser, 
     context.close()
     assert style["size"] == "31px"
     assert style["color"] == "rgb(1, 2, 3)"           # from the local @import
-    assert style["picture"].endswith('/dist/pictures/stamp.png")')
+    assert style["picture"].endswith('dist/pictures/stamp.png")')
     assert seen.outside == [] and seen.errors == []
 
 
