@@ -409,13 +409,15 @@ class RenderQueue:
         self.size = 0
         self.pool = None
         self.running: list = []
+        self.sent: set[bytes] = set()        # keys in the workers' hands, not yet in the store
 
     def add(self, jobs: dict[bytes, tuple[str, bool, dict]]) -> None:
         for key, job in jobs.items():
-            if key not in self.buffer and key not in self.store:
+            if key not in self.buffer and key not in self.store and key not in self.sent:
                 self.buffer[key] = job
                 self.size += len(source_text(job[0]))
-        if self.workers > 1 and self.size >= self.BATCH and self._may_fork():
+        # Only creating the pool forks: once it runs (its own threads included), batches just go.
+        if self.workers > 1 and self.size >= self.BATCH and (self.pool is not None or self._may_fork()):
             self._send()
 
     @staticmethod
@@ -436,6 +438,7 @@ class RenderQueue:
                 _lexer(lang)
             self.pool = multiprocessing.get_context("fork").Pool(self.workers, _die_with_parent, (os.getpid(),))
         keys = list(self.buffer)
+        self.sent.update(keys)
         jobs = [self.buffer[k] for k in keys]
         self.running.append((keys, self.pool.map_async(_render_job, jobs, chunksize=max(1, len(jobs) // (4 * self.workers)))))
         self.buffer, self.size = {}, 0
