@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import model
 from .cache import Cache
-from .diagnostics import BuildError, Diagnostics
+from .diagnostics import BuildError, Diagnostics, os_error
 from .overrides import ASSETS
 from .write import copy_output, output_lock, write_output
 
@@ -248,7 +248,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             result.failed.append(manifest)
             continue
         except OSError as e:               # a full disk, a file in the way: name the output file
-            result.diagnostics.error(e.filename or display_path(out), None, f"cannot write: {e.strerror or e}")
+            result.diagnostics.add(os_error(e, display_path(out)))
             result.failed.append(manifest)
             continue
         except Exception as e:

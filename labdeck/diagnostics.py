@@ -40,18 +40,18 @@ class Diagnostics:
     items: list[Diagnostic] = field(default_factory=list)
 
     def warning(self, path, line, message: str) -> None:
-        self._add(Diagnostic("warning", str(path), line, message))
+        self.add(Diagnostic("warning", str(path), line, message))
 
     def error(self, path, line, message: str) -> None:
-        self._add(Diagnostic("error", str(path), line, message))
+        self.add(Diagnostic("error", str(path), line, message))
 
-    def _add(self, d: Diagnostic) -> None:
+    def add(self, d: Diagnostic) -> None:
         if d not in self.items:     # shared chapters would repeat the same warning per deck
             self.items.append(d)
 
     def extend(self, other: "Diagnostics") -> None:
         for d in other.items:
-            self._add(d)
+            self.add(d)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -107,22 +107,28 @@ class StderrHandler(logging.StreamHandler):
 
 
 def os_error_line(e: OSError, path=None, action: str | None = None) -> str:
-    """One compiler-style line for a file operation that failed: the file, what
-    was being done ("cannot write" for write.py's WriteError, else `action`
-    when the caller knows), why."""
+    """One compiler-style line for a file operation that failed (see os_error)."""
+    return str(os_error(e, path, action))
+
+
+def os_error(e: OSError, path=None, action: str | None = None) -> Diagnostic:
+    """The error for a file operation that failed: the file, what was being
+    done (`action` when the caller knows, else "cannot write" for write.py's
+    WriteError), why. The one place an OSError becomes a diagnostic."""
     try:
         from jinja2 import TemplateNotFound
     except ImportError:         # pragma: no cover - jinja2 is a dependency
         TemplateNotFound = ()
     if isinstance(e, TemplateNotFound):
         from .overrides import project_templates
-        return f"{e.name}: error: template not found (looked in {', '.join(map(str, project_templates().folders))})"
+        return Diagnostic("error", str(e.name), None, "template not found (looked in "
+                          f"{', '.join(map(str, project_templates().folders))})")
     from .write import WriteError
-    if isinstance(e, WriteError):
+    if isinstance(e, WriteError) and not action:
         action = "cannot write"
     where = e.filename or path or "labdeck"
     why = e.strerror or str(e)
-    return f"{where}: error: {action}: {why}" if action else f"{where}: error: {why}"
+    return Diagnostic("error", str(where), None, f"{action}: {why}" if action else why)
 
 
 def openable(path: str, roots) -> str:

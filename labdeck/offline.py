@@ -17,6 +17,8 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from .write import write_atomic
+
 FETCH_TIMEOUT = 20      # seconds per picture
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif", "image/svg+xml": ".svg",
                "image/webp": ".webp", "image/avif": ".avif"}
@@ -56,9 +58,7 @@ class RemoteFetcher:
         ext = _EXTENSIONS.get(kind) or (suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix or "") else ".bin")
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / f"{key}{ext}"
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
+        write_atomic(target, data)
         return f"remote/{target.name}", target
 
 

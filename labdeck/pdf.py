@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from .browser import ChromiumNotFound, chromium_path
 from .check import OFFLINE_ARGS
 from .diagnostics import os_error_line
+from .write import replace_atomic, write_atomic
 
 SLIDE_W, SLIDE_H = 908, 512        # px: the deck's slide
 NOTES_PAGE_HEIGHT = 1024            # px: the slide on top, its notes below (no --paper)
@@ -180,9 +181,7 @@ async def rasterize(browser, svgs: dict[str, Path], cache: Path, workers: int = 
                 await page.goto(path.resolve().as_uri(), wait_until="load")
                 w, h = await page.evaluate(SVG_SIZE_JS, RASTER_WIDTH)
                 await page.set_viewport_size({"width": w, "height": min(h, 8000)})
-                tmp = jpg.with_name(jpg.name + ".tmp")
-                await page.screenshot(path=str(tmp), type="jpeg", quality=90)
-                tmp.replace(jpg)
+                write_atomic(jpg, await page.screenshot(type="jpeg", quality=90))
         finally:
             await context.close()
 
@@ -345,14 +344,7 @@ async def _print(html: Path, pdf: Path, slide_list: list[dict], *, notes, no_ste
         finally:
             await browser.close()
 
-    pdf.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pdf.with_name(f".{pdf.name}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            merger.writer.write(f)
-        tmp.replace(pdf)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_atomic(pdf, merger.writer.write)
     return Printed(count, len(merger.writer.pages), placeholders)
 
 
@@ -420,7 +412,7 @@ def run(args: argparse.Namespace) -> int:
                              no_steps=args.no_steps, paper=args.paper, browser_path=args.browser,
                              workers=args.workers, progress=advance)
     except OSError as e:
-        print(f"{e.filename or pdf}: error: cannot write: {e.strerror or e}", file=sys.stderr)
+        print(os_error_line(e, pdf), file=sys.stderr)
         return 2
     if done.pages != done.slides:
         print(f"{display_path(args.manifest)}:1: error: {pdf} has {done.pages} pages for {done.slides} slides "

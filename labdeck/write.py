@@ -1,13 +1,17 @@
-"""Put built files in place: each file written whole, then renamed over the old one.
+"""Put files in place: each file written whole, then renamed over the old one.
 
 Every file a build puts in its output folder goes through `write_output` or
 `copy_output`: they refuse a destination outside that folder (a `..` in a
 name, a symlink leading out), so no input can make a build write elsewhere.
+Every other file labdeck writes (PDF, JUnit report, lab scripts, check report,
+caches) goes through `write_atomic` or `replace_atomic`, and a failure is a
+`WriteError` naming the file (diagnostics.os_error_line says "cannot write").
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 from .diagnostics import BuildError
 
@@ -39,7 +43,7 @@ def _failed(path: Path, e: OSError) -> WriteError:
     return WriteError(e.errno, e.strerror or str(e), str(path))
 
 
-def write_atomic(path: Path, data: str | bytes) -> bool:
+def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> bool:
     """Write unless identical; returns True when the file changed."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     try:
@@ -47,23 +51,7 @@ def write_atomic(path: Path, data: str | bytes) -> bool:
             return False
     except OSError:
         pass
-    import tempfile     # here, not at import time: a warm build writes nothing
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as e:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        raise _failed(path, e) from None
-    except BaseException:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_atomic(path, lambda tmp: Path(tmp).write_bytes(raw), mode=mode)
     return True
 
 
@@ -76,25 +64,37 @@ def copy_atomic(source: Path, path: Path) -> bool:
     except OSError:
         pass
     import shutil
-    import tempfile
+    replace_atomic(path, lambda tmp: shutil.copy2(source, tmp), source=source)
+    return True
+
+
+def replace_atomic(path: Path, fill: Callable[[str], object], source: Path | None = None,
+                   mode: int = 0o644) -> None:
+    """The one way labdeck puts a file in place: `fill(tmp)` writes a temporary
+    file beside `path` (a name of its own, so two writers never share it), which
+    is then renamed over `path`; a reader sees the old file or the new one, never
+    half of one, and a failure leaves no temporary behind. An OSError becomes a
+    WriteError naming `path` (a `source` that cannot be read is reported as is)."""
+    import tempfile     # here, not at import time: a warm build writes nothing
+    path = Path(path)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(fd)
-        shutil.copy2(source, tmp)
+        os.chmod(tmp, mode)         # mkstemp's 0600 would hide the output from a web server
+        fill(tmp)
         os.replace(tmp, path)
     except OSError as e:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        if e.filename == str(source) and e.errno in (2, 13, 21):   # unreadable source: say so
+        if source is not None and e.filename == str(source) and e.errno in (2, 13, 21):
             raise
         raise _failed(path, e) from None
     except BaseException:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
         raise
-    return True
 
 
 class output_lock:

@@ -316,7 +316,7 @@ def _report_junit(path: Path, results, stem, where, error: str | None = None) ->
         write_junit(results, path, stem, file_of=lambda rec: repo_relative(where(rec)), error=error)
         return True
     except OSError as e:
-        print(f"{path}: error: cannot write the JUnit report: {e.strerror or e}", file=sys.stderr)
+        print(os_error_line(e, path, "cannot write the JUnit report"), file=sys.stderr)
         return False
 
 

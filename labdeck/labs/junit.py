@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from labdeck.labs.runner import Result
+from labdeck.write import replace_atomic
 
 # XML 1.0 cannot hold most control characters, which terminals do print.
 _BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -101,10 +102,7 @@ def write_junit(results: list[Result], path: Path, deck: str, file_of=None,
 
 def _write(root: ET.Element, path: Path) -> None:
     ET.indent(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
-    tmp.replace(path)
+    replace_atomic(path, lambda tmp: ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True))
 
 
 def merge(inputs: list[Path], out: Path) -> ET.Element:

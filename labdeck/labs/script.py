@@ -32,6 +32,7 @@ from pathlib import Path
 from labdeck.diagnostics import BuildError
 from labdeck.labs.directives import FOLLOWERS, WAIT_LIMIT
 from labdeck.labs.extract import StepRecord, unset_variables
+from labdeck.write import write_atomic
 
 BOUNDED_DEFAULT = 10      # seconds a command stopped by ^C runs when no `wait` says until when
 
@@ -445,9 +446,6 @@ def by_chapter(steps: list[StepRecord]) -> dict[int, list[StepRecord]]:
 def write_labs(steps: list[StepRecord], out: Path, *, deck: str, title: str,
                manifest: str, root: Path | None = None, setup: list[str] | None = None) -> list[Path]:
     """Write the chapter scripts, all.sh and labs.json into `out`; returns the files."""
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.sh"):        # a chapter may have lost its labs since last time
-        old.unlink()
     written: list[Path] = []
     chapters = []
     for number, recs in by_chapter(steps).items():
@@ -461,8 +459,7 @@ def write_labs(steps: list[StepRecord], out: Path, *, deck: str, title: str,
         ]
         path = out / name
         body = needs(recs) + script_lines(recs)
-        path.write_text("\n".join(head) + "\n" + PRELUDE + "\n".join(body) + "\n")
-        path.chmod(0o755)
+        write_atomic(path, "\n".join(head) + "\n" + PRELUDE + "\n".join(body) + "\n", mode=0o755)
         written.append(path)
         chapters.append({"chapter": number, "title": first.chapter_title,
                          "source": first.chapter_source, "script": name, "steps": len(recs)})
@@ -474,15 +471,16 @@ def write_labs(steps: list[StepRecord], out: Path, *, deck: str, title: str,
     lines += needs(steps)
     lines.append('here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)')
     lines += [f'source "$here/{c["script"]}" "$@"' for c in chapters]
-    all_sh.write_text("\n".join(lines) + "\n")
-    all_sh.chmod(0o755)
+    write_atomic(all_sh, "\n".join(lines) + "\n", mode=0o755)
     written.append(all_sh)
     data = {"deck": deck, "title": title, "manifest": manifest, "chapters": chapters,
             # the source root, relative to labs.json: JUnit paths of a run from labs.json
             "root": os.path.relpath(root, out) if root else None, "setup": setup or [],
             "steps": [s.to_dict() for s in steps]}
-    (out / "labs.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(out / "labs.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     written.append(out / "labs.json")
+    for old in set(out.glob("*.sh")) - set(written):     # a chapter may have lost its labs since last time
+        old.unlink()
     return written
 
 

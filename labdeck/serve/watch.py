@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ..build import BuildResult, build, load_deck, print_diagnostics
-from ..diagnostics import BuildError, Diagnostic
+from ..diagnostics import BuildError, Diagnostic, os_error
 from ..overrides import project_templates
 
 DEBOUNCE = 0.05          # quiet time that ends a burst of editor events
@@ -319,7 +319,7 @@ def failed_build(manifests: list[Path], out: Path, e: Exception) -> BuildResult:
     if isinstance(e, BuildError):
         result.diagnostics.items.append(e.diagnostic)
     elif isinstance(e, OSError):
-        result.diagnostics.error(e.filename or str(out), None, f"cannot write: {e.strerror or e}")
+        result.diagnostics.add(os_error(e, out))
     else:
         result.diagnostics.error(str(out), None, f"build failed: {type(e).__name__}: {e}")
     return result
