@@ -37,9 +37,15 @@ def _deck_arguments(p: argparse.ArgumentParser, many: bool = True, out: str = "d
     p.add_argument("--source", type=Path, metavar="DIR",
                    help="source root chapters and images are resolved against (default: the manifest's folder)")
     p.add_argument("--out", type=Path, default=Path(out), metavar="DIR", help=f"output folder (default: {out})")
-    p.add_argument("--exclude", action="append", default=[], metavar="CLASS",
-                   help="also leave out slides with this class (repeatable), e.g. --exclude extra-details")
+    _exclude_argument(p)
     p.add_argument("--strict", action="store_true", help="warnings fail the command")
+
+
+def _exclude_argument(p: argparse.ArgumentParser) -> None:
+    """--exclude, the same in every command that reads decks (labs included)."""
+    p.add_argument("--exclude", action="append", default=[], metavar="CLASS",
+                   help="also leave out slides with this class, besides the manifest's own "
+                        "(repeatable), e.g. --exclude extra-details")
 
 
 def _render_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,8 +90,7 @@ def parser(only: str | None = None) -> argparse.ArgumentParser:
     if wanted("pdf"):
         from . import pdf
         pdf.add_arguments(d)            # MANIFEST, --out, --source and pdf's own options
-        d.add_argument("--exclude", action="append", default=[], metavar="CLASS",
-                       help="also leave out slides with this class (repeatable), e.g. --exclude extra-details")
+        _exclude_argument(d)
         d.add_argument("--strict", action="store_true", help="warnings fail the command")
         _render_arguments(d)
     n = sub.add_parser("new", help="write a starter deck into a new folder",
@@ -114,9 +119,11 @@ def _labs_arguments(labs: argparse.ArgumentParser) -> None:
     extract = labs_sub.add_parser("extract", help="write the scripts (the default)",
                                   description=labs.description)
     add_extract_arguments(extract)
+    _exclude_argument(extract)
     run = labs_sub.add_parser("run", help="run a deck's lab steps unattended in a real terminal (tmux)",
                               description="Run a deck's lab steps unattended in a real terminal (tmux).")
     add_run_arguments(run)
+    _exclude_argument(run)
 
 
 def with_defaults(argv: list[str]) -> list[str]:

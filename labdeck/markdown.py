@@ -25,14 +25,13 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
-from . import marked
+from . import fences, marked
 from .memo import remember
 from .remark import ContentClass
 
 _SPAN = re.compile(r"([^`\n])`([^`\n]+?)`")
 _LONE_P = re.compile(r"\A<p>((?:(?!<p>)[\s\S])*)</p>\n?\Z")
 _BRACKETED = re.compile(r"\[([^\[\]]+)\]")
-_FENCE_LANG = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[ \t]*([\w+#.-]+)", re.M)
 # marked's code blocks, as the converter writes them (language class, escaped text, a final newline)
 _CODE_BLOCK = re.compile(r'<pre><code(?: class="([^"]*)")?>(.*?)</code></pre>', re.S)
 _TAGS = re.compile(r"<[^>]+>")
@@ -433,8 +432,8 @@ class RenderQueue:
             import os
             # Load the Pygments lexers once here: forked workers inherit them
             # instead of each importing them again.
-            for lang in {m.group(1) for job in self.buffer.values()
-                         for m in _FENCE_LANG.finditer(source_text(job[0]))}:
+            for lang in {fences.info_word(m.group("info")) for job in self.buffer.values()
+                         for m in fences.LINE.finditer(source_text(job[0]))} - {""}:
                 _lexer(lang)
             self.pool = multiprocessing.get_context("fork").Pool(self.workers, _die_with_parent, (os.getpid(),))
         keys = list(self.buffer)

@@ -20,6 +20,8 @@ import re
 
 from markdown_it.token import Token
 
+from . import fences
+
 # ---- marked's block grammar, built as marked builds it -----------------------------
 
 
@@ -48,7 +50,7 @@ BLOCKQUOTE = r"^( *>[^\n]+(\n[^\n]+)*\n*)+"
 # ahead for a definition at every line, and an unbounded label scan made 40,000
 # lines starting with `[x` quadratic
 DEF = r"""^ *\[([^\]]{1,999})\]: *<?([^\s>]+)>?(?: +["(]([^\n]+)[")])? *(?:\n+|$)"""
-FENCES = r"^ *(`{3,}|~{3,}) *(\S+)? *\n([\s\S]+?)\s*\1 *(?:\n+|$)"
+FENCES = fences.RULE
 _TAG = (r"(?!(?:a|em|strong|small|s|cite|q|dfn|abbr|data|time|code|var|samp|kbd|sub|sup|i|b|u|mark|ruby"
         r"|rt|rp|bdi|bdo|span|br|wbr|ins|del|img)\b)\w+(?!:/|[^\w\s@]*@)\b")
 

@@ -14,11 +14,16 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
+from . import fences
+
 # remark's regexes, group numbers as in the combined JS regex.
 _CODE = r"(?:^|\n)( {4}[^\n]+\n*)+"
 _INLINE_CODE = r"`([^`]+?)`"
 _CONTENT = r"(?:\\)?((?:\.[a-zA-Z_\-][a-zA-Z\-_0-9]*)+)\["
-_FENCES = r"(?:^|\n) *(`{3,}|~{3,}) *(?:\S+)? *\n(?:[\s\S]+?)\s*\4 *(?:\n+|$)"
+# marked's fences rule, as remark's lexer copies it: after a newline, only the fence
+# captured (group 4 of the combined regex)
+_FENCES = "(?:^|\\n)" + (fences.RULE[1:].replace(r"(\S+)?", r"(?:\S+)?")
+                          .replace(r"([\s\S]+?)", r"(?:[\s\S]+?)").replace("\\1", "\\4"))
 _DEF = r"(?:^|\n) *\[([^\]]+)\]: *<?([^\s>]+)>?(?: +[\"(]([^\n]+)[\")])? *(?:\n+|$)"
 _MACRO = r"!\[:([^\] ]+)([^\]]*)\](?:\(([^\)]*)\))?"
 _SEPARATOR = r"(?:^|\n)(---?)(?:\n|$)"

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from . import remark
+from . import fences, remark
 from .diagnostics import BuildError, Diagnostics
+from .lab_blocks import parse_lab_block
 from .memo import remember
 from .model import Chapter, LabBlock, Part, Position, Slide
 from .source import ChapterSource, titles_of, Interstitials, anchor, title_slides_markdown, toc_markdown
@@ -21,8 +22,6 @@ KNOWN_PROPERTIES = {"class", "name", "layout", "template", "exclude", "count",
                     "background-image", "background-position", "background-size",
                     "background-repeat", "background-color", "continued"}
 TOPIC_LINE = re.compile(r"^:([A-Z]{2}):[ \t]*(?:-[ \t]*)?(.*?)[ \t]*$", re.M)
-# a fence, possibly opening a list item (`- ```bash`) or a quote
-_FENCE_OPEN = re.compile(r"^[ \t]*(?:(?:[-*+]|\d{1,9}[.)]|>)[ \t]+)*(`{3,}|~{3,})")
 _VARIABLE = re.compile(r"(\\)?(\{\{([^}\n]+)\}\})")
 
 
@@ -54,9 +53,9 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
     lines = chapter.text.split("\n")
     runs = []                   # (line index, fence, what follows it on the line)
     for n, line in enumerate(lines):
-        m = _FENCE_OPEN.match(line)
+        m = fences.LINE.match(line)
         if m:
-            runs.append((n, m.group(1), line[m.end(1):].strip()))
+            runs.append((n, m.group("fence"), m.group("info").strip()))
     found = False
     k = 0
     while k < len(runs):
@@ -340,7 +339,6 @@ _lab_cache: dict[tuple[str, str, int], tuple[LabBlock, Diagnostics]] = {}
 
 def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock]:
     """`.lab[` / `.exercise[` blocks introduced by this step (not the inherited ones)."""
-    from .labs.extract import parse_lab_block
     blocks = []
     stack = list(content)
     while stack:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from labdeck.diagnostics import Diagnostics
-from labdeck.labs.extract import clean_command, collect_steps, is_placeholder, parse_lab_block
+from labdeck.lab_blocks import clean_command, is_placeholder, parse_lab_block
+from labdeck.labs.extract import collect_steps
 from labdeck.model import Position
 
 from shared import CORPUS
@@ -195,7 +196,7 @@ def _slide_region(lines: list[str], start: int) -> list[str]:
 
 def _lab_fences(path: str, start: int, lines: list[str]) -> set[tuple[str, int]]:
     """(file, line) of every directive fence inside `.lab[`/`.exercise[` ... `]`."""
-    from labdeck.labs.directives import NAMES
+    from labdeck.lab_blocks import NAMES
     found, in_lab = set(), False
     for k, line in enumerate(_slide_region(lines, start)):
         if ".lab[" in line or ".exercise[" in line:
@@ -231,7 +232,7 @@ def test_corpus_step_count_matches_the_lab_fences_of_shown_slides(manifest):
 
 
 def test_docs_show_every_directive_as_the_table_says():
-    from labdeck.labs.directives import TABLE
+    from labdeck.lab_blocks import TABLE
     doc = (Path(__file__).resolve().parent.parent / "docs" / "labs.md").read_text()
     for d in TABLE:
         assert f"| `{d.name}` | {d.argument} | {d.runner} | {d.script} |" in doc, d.name

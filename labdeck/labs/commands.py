@@ -6,7 +6,8 @@
              [--set NAME=VALUE ...] [--skip-placeholders] [--prompt KIND=REGEX ...]
 
 The argument definitions are functions (add_extract_arguments, add_run_arguments)
-so that one CLI parser can take them as subcommands.
+so that one CLI parser can take them as subcommands (cli.py adds --exclude, spelled
+as in every command).
 """
 from __future__ import annotations
 
@@ -51,8 +52,6 @@ def add_extract_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("manifests", nargs="*", type=Path, help="deck manifests (default: slides/*.yml and slides/*.yaml)")
     ap.add_argument("--out", type=Path, default=Path("dist/labs"), help="output folder")
     ap.add_argument("--source", help="source root (default: the manifest's folder)")
-    ap.add_argument("--exclude", action="append", default=[], metavar="CLASS",
-                    help="also leave out slides with this class (repeatable), besides the manifest's own")
 
 
 def extract(args: argparse.Namespace) -> int:
@@ -179,8 +178,6 @@ def _parse_prompts(items: list[str]) -> list[tuple[str, str]]:
 def add_run_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("manifest", type=Path, help="deck manifest (.yml/.yaml) or an extracted labs.json")
     ap.add_argument("--source", help="source root (default: the manifest's folder)")
-    ap.add_argument("--exclude", action="append", default=[], metavar="CLASS",
-                    help="also leave out slides with this class (repeatable), besides the manifest's own")
     ap.add_argument("--target", choices=("local", "kind"), default="local")
     where = ap.add_mutually_exclusive_group()
     where.add_argument("--chapter", type=int,

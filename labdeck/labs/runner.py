@@ -27,7 +27,7 @@ import shlex
 import time
 from dataclasses import dataclass, field
 
-from labdeck.labs.directives import FOLLOWERS
+from labdeck.lab_blocks import FOLLOWERS
 from labdeck.labs.extract import StepRecord
 from labdeck.labs.terminal import Pane, Terminal, TerminalError, strip_ansi, tmux_key
 

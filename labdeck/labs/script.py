@@ -30,7 +30,7 @@ import shlex
 from pathlib import Path
 
 from labdeck.diagnostics import BuildError
-from labdeck.labs.directives import FOLLOWERS, WAIT_LIMIT
+from labdeck.lab_blocks import FOLLOWERS, WAIT_LIMIT
 from labdeck.labs.extract import StepRecord, unset_variables
 from labdeck.write import write_atomic
 
