@@ -31,25 +31,17 @@ def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str
     """Parse (and render) one deck. Raises BuildError on fatal input errors."""
     from .source import Sources
     sources = sources or Sources()
-    deck, diags, pending = parse_deck(manifest, source_root, exclude, sources, store)
+    deck, diags = parse_deck(manifest, source_root, exclude, sources)
     if render_html:
-        render_deck(deck, pending, diags, sources)
+        render_deck(deck, diags, sources, store)
     return deck, diags
 
 
-@dataclass
-class Pending:
-    """What rendering a parsed deck needs: the slides' content trees and a renderer."""
-    shown: list
-    renderer: object
-
-
-def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | None, sources: Sources,
-               store: dict | None = None) -> tuple[Deck, Diagnostics, Pending]:
+def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | None,
+               sources: Sources) -> tuple[Deck, Diagnostics]:
     """manifest → chapters → slides: the deck model, not rendered yet."""
     from . import render
     from .manifest import load_manifest
-    from .markdown import Renderer
     from .model import Deck
     from .slides import build_slides, deck_pieces
     from .source import Interstitials, load_chapters
@@ -60,15 +52,14 @@ def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | No
     chapters = load_chapters(m, root, sources, diags)
     interstitials = Interstitials(m.path.parent, sources)
     pieces, models, parts = deck_pieces(chapters, interstitials, diags)
-    slides, shown = build_slides(pieces, m.exclude, diags)
+    slides = build_slides(pieces, m.exclude, diags)
     if not slides:
         raise BuildError(m.rel, 1, "the deck has no slides (everything excluded or empty)")
     deck = Deck(manifest=m.path, stem=m.stem, title=m.title, values=m.values, chapters=models, parts=parts,
                 slides=slides, exclude=m.exclude, root=root, manifest_rel=m.rel)
     deck.theme = resolve_theme(m.values.get("theme"), m.path.parent, diags, m.rel, m.lines.get("theme", 1))
     deck.assets.update(deck.theme.files())
-    links = render.deck_links(pieces, diags)
-    deck.links = {k: v[0] for k, v in links.items()}
+    deck.links = render.deck_links(pieces, diags)
     deck.dependencies = {m.path.resolve()} | {d for c in chapters for d in c.dependencies} | deck.theme.inputs()
     if interstitials.path:
         deck.dependencies.add(interstitials.path.resolve())
@@ -82,27 +73,29 @@ def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | No
         deck.stylesheets, deck.stylesheet_links = css.files, css.links
         deck.assets.update(css.assets)
         deck.dependencies |= css.dependencies
-    return deck, diags, Pending(shown, Renderer(links, store))
+    return deck, diags
 
 
-def render_deck(deck: Deck, pending: Pending, diags: Diagnostics, sources: Sources) -> None:
-    """Slide and notes HTML, and the local images they show."""
+def render_deck(deck: Deck, diags: Diagnostics, sources: Sources, store: dict | None = None) -> None:
+    """Slide and notes HTML, and the local images they show. `store`: rendered
+    Markdown by key, shared by the decks of a build (cache.py)."""
     from . import render
-    render.render_slides(deck, pending.shown, pending.renderer)
+    from .markdown import Renderer
+    render.render_slides(deck, Renderer(deck.links, store))
     deck.assets.update(render.collect_images(deck, deck.root, diags, sources.remote_images,
                                              getattr(sources, "fetch_remote", None)))
 
 
-def plan_renders(pending: Pending) -> dict:
+def plan_renders(deck: Deck, store: dict) -> dict:
     """The texts of a parsed deck that the render store does not have yet."""
+    from .markdown import Renderer
     jobs: dict = {}
-    renderer = pending.renderer
+    renderer = Renderer(deck.links, store)
     renderer.plan = jobs
-    for s in pending.shown:
+    for s in deck.slides:
         renderer.tree(s.content)
-        if s.notes:
-            renderer.tree(s.notes)
-    renderer.plan = None
+        if s.notes_content:
+            renderer.tree(s.notes_content)
     return jobs
 
 
@@ -190,10 +183,10 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
     for manifest in todo:
         started = time.perf_counter()
         try:
-            deck, diags, pending = parse_deck(manifest, source_root, exclude, sources, cache.store)
-            for text in {id(s.piece.chapter): s.piece.chapter.text for s in pending.shown}.values():
+            deck, diags = parse_deck(manifest, source_root, exclude, sources)
+            for text in {t for s in deck.slides for t in (s.markdown, s.notes) if "mermaid" in t}:
                 diagrams.feed(text)
-            queue.add(plan_renders(pending))
+            queue.add(plan_renders(deck, cache.store))
         except BuildError as e:
             result.diagnostics.extend(_one(e))
             result.failed.append(manifest)
@@ -202,7 +195,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             result.diagnostics.extend(_one(_unexpected(manifest, e)))
             result.failed.append(manifest)
             continue
-        parsed.append((manifest, deck, diags, pending, time.perf_counter() - started))
+        parsed.append((manifest, deck, diags, time.perf_counter() - started))
     started = time.perf_counter()
     try:
         queue.finish()
@@ -213,10 +206,10 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         parsed = []
     shared = (time.perf_counter() - started) / max(1, len(parsed))   # shown evenly in the summary lines
     loaded = []
-    for manifest, deck, diags, pending, seconds in parsed:
+    for manifest, deck, diags, seconds in parsed:
         started = time.perf_counter()
         try:
-            render_deck(deck, pending, diags, sources)
+            render_deck(deck, diags, sources, cache.store)
         except (BuildError, Exception) as e:
             result.diagnostics.extend(diags)      # the warnings found before the error still count
             result.diagnostics.extend(_one(e if isinstance(e, BuildError) else _unexpected(manifest, e)))

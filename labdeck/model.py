@@ -58,6 +58,10 @@ class Slide:
     display_number: int = 0         # the number shown on the slide (remark's counting)
     topics: dict[str, list[str]] = field(default_factory=dict)   # "EN" -> ["topic", ...]
     labs: list[LabBlock] = field(default_factory=list)
+    # what rendering reads: remark's content trees (str | remark.ContentClass) of
+    # `markdown` and `notes`, their offsets kept (not in build.json)
+    content: list = field(default_factory=list, repr=False, compare=False)
+    notes_content: list = field(default_factory=list, repr=False, compare=False)
     html: str = ""                  # rendered content (filled by render)
     notes_html: str = ""
 
@@ -94,7 +98,7 @@ class Deck:
     chapters: list[Chapter] = field(default_factory=list)
     parts: list[Part] = field(default_factory=list)
     slides: list[Slide] = field(default_factory=list)
-    links: dict[str, str] = field(default_factory=dict)   # deck-wide reference links
+    links: dict[str, tuple[str, str | None]] = field(default_factory=dict)   # deck-wide reference links: label -> (href, title)
     assets: dict[str, Path] = field(default_factory=dict)  # dist-relative path -> source file
     exclude: list[str] = field(default_factory=list)
     root: Path | None = None        # the source root chapters and images are resolved against

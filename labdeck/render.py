@@ -153,16 +153,16 @@ def deck_language(deck: Deck) -> str:
     return str(deck.values.get("lang") or "en").strip().lower() or "en"
 
 
-def render_slides(deck: Deck, shown, renderer: Renderer) -> None:
+def render_slides(deck: Deck, renderer: Renderer) -> None:
     lang = deck_language(deck)
     md = shared_markdown()
-    for slide, s in zip(deck.slides, shown):
-        html = renderer.tree(s.content)
+    for slide in deck.slides:
+        html = renderer.tree(slide.content)
         if ".html" in html and "ml.html" in html:
             html = _deck_links(html, deck.manifest.parent)
         # Lazy images: a 2,000-slide deck must not fetch every picture before showing slide 1.
         slide.html = _IMG_TAG.sub('<img loading="lazy" decoding="async"', html) if "<img" in html else html
-        notes = renderer.tree(s.notes) if s.notes else ""
+        notes = renderer.tree(slide.notes_content) if slide.notes_content else ""
         topics = slide.topics.get(lang.upper())
         slide.notes_html = notes + _topics_list(md, lang, topics) if topics else notes
 

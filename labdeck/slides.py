@@ -364,7 +364,7 @@ def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock
     return blocks
 
 
-def build_slides(pieces: list[Piece], exclude: list[str], diags: Diagnostics) -> tuple[list[Slide], list[Shown]]:
+def build_slides(pieces: list[Piece], exclude: list[str], diags: Diagnostics) -> list[Slide]:
     shown = apply_slide_model(pieces, exclude, diags)
     slides: list[Slide] = []
     names: dict[str, Slide] = {}
@@ -382,6 +382,7 @@ def build_slides(pieces: list[Piece], exclude: list[str], diags: Diagnostics) ->
             step=0, counted=is_counted, display_number=max(1, counted),
             topics=topics_of(s.piece.parsed.notes or []),
             labs=lab_blocks(s.piece, s.own_content, diags),
+            content=s.content, notes_content=s.notes,
         )
         if s.piece.parsed.continued and slides:
             slide.step = slides[-1].step + 1
@@ -397,7 +398,7 @@ def build_slides(pieces: list[Piece], exclude: list[str], diags: Diagnostics) ->
         for lang, items in slide.topics.items():
             chapter.topics.setdefault(lang, []).extend(items)
         slides.append(slide)
-    return slides, shown
+    return slides
 
 
 def markdown_of(content: list) -> str:

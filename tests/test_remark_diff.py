@@ -78,7 +78,7 @@ def our_slides(src: str) -> list[dict]:
     chapter = ChapterSource("generated.md", None, src, 1, None)
     diags = Diagnostics()
     pieces = slide_model.chapter_pieces(chapter, Chapter("generated.md"), src, diags)
-    slides, _ = slide_model.build_slides(pieces, [], diags)
+    slides = slide_model.build_slides(pieces, [], diags)
     total = max((s.display_number for s in slides), default=0)
     return [{"name": s.name, "continued": s.properties.get("continued") == "true", "number": f"{s.display_number} / {total}"}
             for s in slides]
