@@ -2,10 +2,11 @@
 
 `<deck>.pdf`; with `--notes` `<deck>-notes.pdf` (the presenter notes under
 each slide); with `--no-steps` `<deck>-handout.pdf` (only the last step of
-incremental slides); `-o FILE` names it. Chromium's print time grows faster
-than the page count, so the slides are printed in small runs by several
-browser pages at once (one renderer process each: every core works), then
-merged with pypdf.
+incremental slides); `-o FILE` names it. The slides are shared out between a
+few browser pages of one browser context (one renderer process each: every
+core works); each page keeps only its own share of the deck in its DOM, prints
+it in a few long runs, and the runs are merged in order with pypdf while the
+others print.
 """
 from __future__ import annotations
 
@@ -27,15 +28,18 @@ from .write import replace_atomic, write_atomic
 
 SLIDE_W, SLIDE_H = 908, 512        # px: the deck's slide
 NOTES_PAGE_HEIGHT = 1024            # px: the slide on top, its notes below (no --paper)
-RUN = 24                            # slides per print call: Chromium's cost grows faster than linearly
+RUN = 128                           # slides per print call: each call costs a fixed ~0.1 CPU-s and
+                                    # embeds its fonts again; 24 per call took 16 CPU-s, 128 took 12
 # Paper in CSS px (96 per inch), portrait; landscape for slides alone, portrait with notes.
 PAPERS = {"a4": (793, 1122), "letter": (816, 1056)}
 
-# Slides whose next slide is a later step of the same slide are dropped.
-DROP_STEPS_JS = r"""
-(drop) => {
+# A page keeps only the slides it prints (its share, without dropped steps): the
+# rest of the deck leaves its DOM before any picture loads or any layout happens.
+KEEP_JS = r"""
+(keep) => {
+  const wanted = new Set(keep);
   const slides = Array.from(document.getElementsByClassName('remark-slide-container'));
-  for (const n of drop) slides[n - 1].remove();
+  slides.forEach((el, i) => { if (!wanted.has(i)) el.remove(); });
   return document.getElementsByClassName('remark-slide-container').length;
 }
 """
@@ -98,7 +102,8 @@ PLACEHOLDER_SVG = (
     "%3Ctext x='240' y='204' font-family='sans-serif' font-size='13' fill='%23999' text-anchor='middle'%3E"
     "@WHERE@%3C/text%3E%3C/svg%3E")
 
-# Only the slides of one run print; the others stay in the page, not laid out.
+# Only the slides of one run print: the runs go in order, so the slides before it
+# (printed already) leave the page, the ones after it stay, not laid out.
 RUN_JS = r"""
 ([a, b]) => {
   let st = document.getElementById('labdeck-print-run');
@@ -111,7 +116,8 @@ RUN_JS = r"""
     window.__labdeckSlides = Array.from(document.getElementsByClassName('remark-slide-container'));
   }
   window.__labdeckSlides.forEach((el, i) => {
-    el.classList.toggle('labdeck-not-printed', i < a || i >= b);
+    if (i < a) { el.remove(); return; }
+    el.classList.toggle('labdeck-not-printed', i >= b);
     el.classList.toggle('labdeck-run-last', i === b - 1);   // no blank page after a run's last slide
   });
 }
@@ -161,8 +167,9 @@ def filtered_svgs(html: Path) -> dict[str, Path]:
     return found
 
 
-async def rasterize(browser, svgs: dict[str, Path], cache: Path, workers: int = 2) -> dict[str, str]:
-    """{src: file URL of a JPEG} for `svgs`, drawn in Chromium (`workers` pages at once), cached by content."""
+async def rasterize(context, svgs: dict[str, Path], cache: Path, workers: int = 2) -> dict[str, str]:
+    """{src: file URL of a JPEG} for `svgs`, drawn in Chromium (`workers` pages of `context` at
+    once), cached by content."""
     swaps, todo = {}, []
     for src, path in svgs.items():
         jpg = cache / (hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest() + f"-{RASTER_WIDTH}.jpg")
@@ -174,16 +181,15 @@ async def rasterize(browser, svgs: dict[str, Path], cache: Path, workers: int = 
     cache.mkdir(parents=True, exist_ok=True)
 
     async def draw(share):
-        context = await browser.new_context()
+        page = await context.new_page()
         try:
-            page = await context.new_page()
             for jpg, path in share:
                 await page.goto(path.resolve().as_uri(), wait_until="load")
                 w, h = await page.evaluate(SVG_SIZE_JS, RASTER_WIDTH)
                 await page.set_viewport_size({"width": w, "height": min(h, 8000)})
                 write_atomic(jpg, await page.screenshot(type="jpeg", quality=90))
         finally:
-            await context.close()
+            await page.close()
 
     await asyncio.gather(*(draw(todo[k::workers]) for k in range(min(workers, len(todo)))))
     return swaps
@@ -297,55 +303,77 @@ class _Merger:
         self.writer.append(PdfReader(io.BytesIO(data)), import_outline=False)
 
 
+def shares(count: int, workers: int, run: int) -> list[list[tuple[int, int]]]:
+    """The printed slides 0..count-1 cut into one contiguous share per page, each share into
+    even runs of at most `run` slides: [[(a, b), ...] per page], in slide order."""
+    workers = max(1, min(workers, count))
+    return [_cut(count * k // workers, count * (k + 1) // workers, run) for k in range(workers)]
+
+
+def _cut(lo: int, hi: int, run: int) -> list[tuple[int, int]]:
+    n = -(-(hi - lo) // run)
+    return [(lo + (hi - lo) * j // n, lo + (hi - lo) * (j + 1) // n) for j in range(n)]
+
+
 async def _print(html: Path, pdf: Path, slide_list: list[dict], *, notes, no_steps, paper, browser_path,
                  workers, progress, cache, run, raster) -> Printed:
     from playwright.async_api import async_playwright
 
     page_layout = layout(paper, notes)
-    drop = steps_to_drop(slide_list) if no_steps else []
+    drop = set(steps_to_drop(slide_list)) if no_steps else set()
+    printed = [s["number"] - 1 for s in slide_list if s["number"] not in drop]   # DOM positions, in order
+    plan = [share for share in shares(len(printed), workers, run) if share]       # none for an empty deck
+    runs = [r for share in plan for r in share]                                   # global, in slide order
+    merger = _Merger(len(runs))
+    placeholders = 0
 
-    async def open_page(browser, swaps):
-        # one context per page: its own renderer process, so the pages print on different cores
-        context = await browser.new_context(viewport={"width": SLIDE_W, "height": SLIDE_H})
-        # nothing leaves the machine: remote pictures print as placeholders
-        await context.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
-                            lambda route: route.abort("blockedbyclient"))
+    async def open_page(context, swaps, share):
+        """A page holding only the slides of `share` (positions in `printed`), ready to print."""
         page = await context.new_page()
         await page.goto(html.resolve().as_uri(), wait_until="load")
+        a, b = share[0][0], share[-1][1]
+        kept = await page.evaluate(KEEP_JS, printed[a:b])
+        if kept != b - a:
+            raise RuntimeError(f"{html}: {kept} slides in the page for {b - a} expected")
         if swaps:
             await page.evaluate(SWAP_JS, swaps)
-        placeholders = await page.evaluate(IMAGES_JS, PLACEHOLDER_SVG)
-        count = await page.evaluate(DROP_STEPS_JS, drop)
+        missing = await page.evaluate(IMAGES_JS, PLACEHOLDER_SVG)
         await page.add_style_tag(content=page_layout.css())
         if notes:
             await page.evaluate(NOTES_JS, page_layout.notes_top)
-        return context, page, count, placeholders
+        return page, missing
+
+    async def print_share(context, swaps, share, first_run):
+        nonlocal placeholders
+        page, missing = await open_page(context, swaps, share)
+        placeholders += missing
+        base = share[0][0]
+        for k, (a, b) in enumerate(share):
+            await page.evaluate(RUN_JS, [a - base, b - base])
+            data = await page.pdf(prefer_css_page_size=True, print_background=True)
+            if progress:
+                progress(b - a)
+            await merger.add(first_run + k, data)
+        await page.close()
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium_path(browser_path), args=OFFLINE_ARGS)
         try:
-            swaps = await rasterize(browser, filtered_svgs(html), cache, workers) if raster else {}
-            opened = await asyncio.gather(*(open_page(browser, swaps) for _ in range(workers)))
-            count, placeholders = opened[0][2], opened[0][3]
-            runs = [(a, min(count, a + run)) for a in range(0, count, run)]
-            merger = _Merger(len(runs))
-            todo = list(range(len(runs)))
-
-            async def worker(page):
-                while todo:
-                    k = todo.pop(0)
-                    await page.evaluate(RUN_JS, list(runs[k]))
-                    data = await page.pdf(prefer_css_page_size=True, print_background=True)
-                    if progress:
-                        progress(runs[k][1] - runs[k][0])
-                    await merger.add(k, data)
-
-            await asyncio.gather(*(worker(page) for _, page, _, _ in opened))
+            # One context for every page: Chromium starts a WebUI renderer per context (~1 CPU-s);
+            # each page still gets a renderer process of its own.
+            context = await browser.new_context(viewport={"width": SLIDE_W, "height": SLIDE_H})
+            # nothing leaves the machine: remote pictures print as placeholders
+            await context.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
+                                lambda route: route.abort("blockedbyclient"))
+            swaps = await rasterize(context, filtered_svgs(html), cache, workers) if raster else {}
+            firsts = [sum(len(s) for s in plan[:k]) for k in range(len(plan))]
+            await asyncio.gather(*(print_share(context, swaps, share, first)
+                                   for share, first in zip(plan, firsts)))
         finally:
             await browser.close()
 
     replace_atomic(pdf, merger.writer.write)
-    return Printed(count, len(merger.writer.pages), placeholders)
+    return Printed(len(printed), len(merger.writer.pages), placeholders)
 
 
 class _progress:

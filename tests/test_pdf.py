@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from labdeck.cli import main as cli
-from labdeck.pdf import steps_to_drop
+from labdeck.pdf import print_pdf, shares, steps_to_drop
 
 
 def main(argv):
@@ -177,6 +177,29 @@ def test_many_runs_merge_in_slide_order(tmp_path):
     text = pages(out / "many.pdf")
     assert len(text) == 60
     assert all(f"Slide number {k}" in t and f"Slide number {k + 1}\n" not in t for k, t in enumerate(text, 1))
+
+
+def test_shares_cut_the_slides_in_order():
+    assert shares(10, 2, 3) == [[(0, 2), (2, 5)], [(5, 7), (7, 10)]]
+    assert shares(3, 8, 128) == [[(0, 1)], [(1, 2)], [(2, 3)]]          # never an empty page
+    assert shares(517, 2, 128) == [[(0, 86), (86, 172), (172, 258)], [(258, 344), (344, 430), (430, 517)]]
+
+
+def test_pages_with_several_runs_each_keep_slide_order_and_drop_steps(deck, tmp_path):
+    """Two pages, runs of one slide: each page holds only its share, steps dropped across shares."""
+    out = tmp_path / "dist"
+    assert main([str(deck), "--out", str(out), "--no-steps"]) == 0
+    whole = pages(out / "printing-handout.pdf")
+    slide_list = json.loads((out / "build.json").read_text())["decks"]["printing"]["slide_list"]
+    done = print_pdf(out / "printing.html", tmp_path / "runs.pdf", slide_list, no_steps=True, workers=2, run=1,
+                     cache=tmp_path / "cache")
+    assert (done.slides, done.pages) == (4, 4)
+    assert pages(tmp_path / "runs.pdf") == whole
+    done = print_pdf(out / "printing.html", tmp_path / "all.pdf", slide_list, workers=3, run=2,
+                     cache=tmp_path / "cache")
+    text = pages(tmp_path / "all.pdf")
+    assert (done.slides, len(text)) == (7, 7)
+    assert "opening point" in text[1] and "second point" not in text[1] and "third point" in text[3]
 
 
 def _text_scale(page) -> float:
