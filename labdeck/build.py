@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from . import model
 from .cache import Cache
 from .diagnostics import BuildError, Diagnostics, os_error
+from .memo import Caches
 from .overrides import ASSETS
 from .write import copy_output, output_lock, write_output
 
@@ -27,10 +28,11 @@ if TYPE_CHECKING:
 
 def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str] | None = None,
               sources: Sources | None = None, render_html: bool = True,
-              store: dict | None = None) -> tuple[Deck, Diagnostics]:
-    """Parse (and render) one deck. Raises BuildError on fatal input errors."""
+              store: dict | None = None, caches: Caches | None = None) -> tuple[Deck, Diagnostics]:
+    """Parse (and render) one deck. Raises BuildError on fatal input errors.
+    `caches`: a session's memo tables (memo.py), else this call's own."""
     from .source import Sources
-    sources = sources or Sources()
+    sources = sources or Sources(caches)
     deck, diags = parse_deck(manifest, source_root, exclude, sources)
     if render_html:
         render_deck(deck, diags, sources, store)
@@ -81,16 +83,16 @@ def render_deck(deck: Deck, diags: Diagnostics, sources: Sources, store: dict | 
     Markdown by key, shared by the decks of a build (cache.py)."""
     from . import render
     from .markdown import Renderer
-    render.render_slides(deck, Renderer(deck.links, store))
+    render.render_slides(deck, Renderer(deck.links, store, sources.caches))
     deck.assets.update(render.collect_images(deck, deck.root, diags, sources.remote_images,
-                                             getattr(sources, "fetch_remote", None)))
+                                             getattr(sources, "fetch_remote", None), sources.caches))
 
 
-def plan_renders(deck: Deck, store: dict) -> dict:
+def plan_renders(deck: Deck, store: dict, caches: Caches) -> dict:
     """The texts of a parsed deck that the render store does not have yet."""
     from .markdown import Renderer
     jobs: dict = {}
-    renderer = Renderer(deck.links, store)
+    renderer = Renderer(deck.links, store, caches)
     renderer.plan = jobs
     for s in deck.slides:
         renderer.tree(s.content)
@@ -126,19 +128,21 @@ def display_path(path: Path) -> str:
 def build(manifests: list[Path], out: Path, source_root: Path | None = None, exclude: list[str] | None = None,
           strict: bool = False, make_zip: bool = False, quiet: bool = False, cache_dir: Path | None = None,
           browser: str | None = None, force: bool = False, templates: Path | None = None,
-          fetch_remote: bool = False, single_file: bool = False) -> BuildResult:
+          fetch_remote: bool = False, single_file: bool = False, caches: Caches | None = None) -> BuildResult:
     """Build decks into `out`. A deck that fails leaves its previous output untouched;
     a deck whose inputs did not change since its last build is not rebuilt (unless `force`).
     One build at a time writes into `out` (a lock): stamps then describe what is on disk.
     `fetch_remote`, `single_file`: see labdeck/offline.py.
-    `templates`: the project's own template folder (default: ./templates when present)."""
+    `templates`: the project's own template folder (default: ./templates when present).
+    `caches`: the memo tables of a session that builds again and again (watch mode),
+    else the build makes its own (memo.py)."""
     with output_lock(out):
         return _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force,
-                      templates, fetch_remote, single_file)
+                      templates, fetch_remote, single_file, caches if caches is not None else Caches())
 
 
 def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_dir, browser, force,
-           templates, fetch_remote=False, single_file=False) -> BuildResult:
+           templates, fetch_remote, single_file, caches: Caches) -> BuildResult:
     from .overrides import project_templates
     result = BuildResult()
     deck_stamps = []
@@ -166,11 +170,11 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         if make_zip:        # nothing to rebuild, but the zip was asked for (maybe for the first time)
             write_output(out, "slides.zip", zip_folder(out))
         return result
-    summaries = _read_summaries(out)
+    summaries = _read_summaries(out, caches)
 
     from . import render
     from .source import Sources
-    sources = Sources()
+    sources = Sources(caches)
     if fetch_remote:
         from .offline import RemoteFetcher
         sources.fetch_remote = RemoteFetcher(cache.folder)
@@ -186,7 +190,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             deck, diags = parse_deck(manifest, source_root, exclude, sources)
             for text in {t for s in deck.slides for t in (s.markdown, s.notes) if "mermaid" in t}:
                 diagrams.feed(text)
-            queue.add(plan_renders(deck, cache.store))
+            queue.add(plan_renders(deck, cache.store, caches))
         except BuildError as e:
             result.diagnostics.extend(_one(e))
             result.failed.append(manifest)
@@ -230,7 +234,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             drawn = set()
         started = time.perf_counter() - load_seconds
         try:
-            page = render.deck_page(deck, env)
+            page = render.deck_page(deck, env, caches)
             for rel, src in sorted(deck.assets.items()):
                 copy_output(out, rel, src)
             for rel, text in deck.stylesheets.items():
@@ -263,8 +267,8 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         write_assets(out, folders)
         if single_file:
             _write_single_files(out, result, deck_stamps)
-        _write_summaries(out, summaries, model.dumps(summaries))
-        for rel, page in render.index_pages(summaries, env, result.diagnostics).items():
+        _write_summaries(out, summaries, model.dumps(summaries), caches)
+        for rel, page in render.index_pages(summaries, env, result.diagnostics, caches).items():
             write_output(out, rel, page)
         if make_zip:
             write_output(out, "slides.zip", zip_folder(out))
@@ -337,13 +341,13 @@ def zip_folder(out: Path) -> bytes:
     return buf.getvalue()
 
 
-def _read_summaries(out: Path) -> dict:
+def _read_summaries(out: Path, caches: Caches) -> dict:
     """Decks built earlier stay listed in build.json and the index pages.
     Watch mode rebuilds often: the build.json this process wrote last is not read again."""
     path = out / "build.json"
     try:
         st = path.stat()
-        known = _written_summaries.get(str(path))
+        known = caches.summaries.get(str(path))
         if known is not None and known[0] == (st.st_mtime_ns, st.st_size):
             decks = dict(known[1])
         else:
@@ -353,14 +357,11 @@ def _read_summaries(out: Path) -> dict:
         return {}
 
 
-def _write_summaries(out: Path, summaries: dict, text: str) -> None:
+def _write_summaries(out: Path, summaries: dict, text: str, caches: Caches) -> None:
     path = out / "build.json"
     write_output(out, "build.json", text)
     st = path.stat()
-    _written_summaries[str(path)] = ((st.st_mtime_ns, st.st_size), dict(summaries))
-
-
-_written_summaries: dict[str, tuple] = {}
+    caches.summaries.remember(str(path), ((st.st_mtime_ns, st.st_size), dict(summaries)))
 
 
 def _one(e: BuildError) -> Diagnostics:

@@ -26,7 +26,7 @@ from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
 from . import fences, marked
-from .memo import remember
+from .memo import Caches
 from .remark import ContentClass
 
 _SPAN = re.compile(r"([^`\n])`([^`\n]+?)`")
@@ -52,6 +52,8 @@ def _css_class(ttype) -> str:
     return STANDARD_TYPES[ttype]
 
 
+# A pure function of the name: process-wide (memo.py), and forked render workers inherit
+# the lexers loaded before the fork (RenderQueue._send).
 @lru_cache(maxsize=None)
 def _lexer(lang: str):
     try:
@@ -472,19 +474,18 @@ def source_text(content: list) -> str:
     return "".join(parts)
 
 
-_keys: dict[tuple[str, bool, int], tuple[bytes, dict]] = {}
-_trees: dict[tuple, tuple[tuple, str]] = {}
-
-
 class Renderer:
     """Renders content trees. `store` maps a key of (a slide's tree, where, links) to
     HTML: it is shared by every deck of a build and kept on disk (cache.py),
     so a chapter used by several decks or builds is rendered once.
 
     With `plan` set, tree() renders nothing: it lists the trees missing from
-    the store, so a build can render all of them at once, in parallel."""
+    the store, so a build can render all of them at once, in parallel.
+    `caches`: the session's memo tables (memo.py), so rebuilds skip work done."""
 
-    def __init__(self, links: dict[str, tuple[str, str | None]], store: dict[bytes, str] | None = None):
+    def __init__(self, links: dict[str, tuple[str, str | None]], store: dict[bytes, str] | None = None,
+                 caches: Caches | None = None):
+        self.caches = caches if caches is not None else Caches()
         self.references = {normalizeReference(label): {"href": href, "title": title or ""}
                            for label, (href, title) in links.items()}
         self._cache = {} if store is None else store
@@ -494,9 +495,9 @@ class Renderer:
     def _key(self, text: str, inside: bool) -> tuple[bytes, dict]:
         # Rebuilds in one process (watch mode) ask for the same texts again: remember their keys.
         memo = (text, inside, self._table)
-        found = _keys.get(memo)
+        found = self.caches.render_keys.get(memo)
         if found is None:
-            found = remember(_keys, memo, self._compute_key(text, inside), 50_000)
+            found = self.caches.render_keys.remember(memo, self._compute_key(text, inside))
         return found
 
     def _compute_key(self, text: str, inside: bool) -> tuple[bytes, dict]:
@@ -517,12 +518,12 @@ class Renderer:
         # Unchanged chapters hand us the very same parsed pieces at every rebuild:
         # remember the HTML by their identity (kept alive in the memo, checked with `is`).
         key = (tuple(map(id, content)), inside, self._table)
-        hit = _trees.get(key)
+        hit = self.caches.trees.get(key)
         if hit is not None and len(hit[0]) == len(content) and all(a is b for a, b in zip(hit[0], content)):
             return hit[1]
         out = self._render(content, source_text(content), inside)
         if self.plan is None:
-            remember(_trees, key, (tuple(content), out), 20_000)
+            self.caches.trees.remember(key, (tuple(content), out))
         return out
 
     def _render(self, content: list, text: str, inside: bool) -> str:

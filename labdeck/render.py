@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from .diagnostics import BuildError, Diagnostics
 from .labels import has_labels, labels
 from .markdown import Renderer, shared_markdown
-from .memo import remember
+from .memo import Caches
 from .model import Deck
 from .source import _no_tags, anchor
 from .theme import Theme
@@ -47,29 +47,28 @@ def deck_links(deck_pieces, diags: Diagnostics) -> dict[str, tuple[str, str | No
     return links
 
 
-def _local_refs(html: str) -> list[str]:
-    refs = _refs.get(html)
+def _local_refs(html: str, caches: Caches) -> list[str]:
+    # rebuilds see the same slide HTML again
+    refs = caches.image_refs.get(html)
     if refs is None:
         refs = [a or b or c for a, b, c in _IMG_SRC.findall(html)]
         if "url(" in html:
             refs += _CSS_URL.findall(html)
-        remember(_refs, html, refs, 20_000)
+        caches.image_refs.remember(html, refs)
     return refs
 
 
-_refs: dict[str, list[str]] = {}     # slide HTML → what it loads (rebuilds see the same HTML again)
-
-
 def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[str] | None = None,
-                   fetch=None) -> dict[str, Path]:
+                   fetch=None, caches: Caches | None = None) -> dict[str, Path]:
     """Every local image a slide shows, resolved against the source root (where remark's page sat).
     Remote images are reported once per build (`seen_remote` is shared by the build's decks);
     with `fetch` (offline.RemoteFetcher, --fetch-remote) they are copied into dist/ instead."""
     assets: dict[str, Path] = {}
     seen_remote = set() if seen_remote is None else seen_remote
     resolved_root = root.resolve()
+    caches = caches if caches is not None else Caches()
     for slide in deck.slides:
-        refs = _local_refs(slide.html)
+        refs = _local_refs(slide.html, caches)
         if "background-image" in slide.properties:     # a new list: the memoized one stays as it is
             refs = refs + _CSS_URL.findall(slide.properties["background-image"])
         copies: dict[str, str] = {}
@@ -164,24 +163,25 @@ def render_slides(deck: Deck, renderer: Renderer) -> None:
         slide.html = _IMG_TAG.sub('<img loading="lazy" decoding="async"', html) if "<img" in html else html
         notes = renderer.tree(slide.notes_content) if slide.notes_content else ""
         topics = slide.topics.get(lang.upper())
-        slide.notes_html = notes + _topics_list(md, lang, topics) if topics else notes
+        slide.notes_html = notes + _topics_list(md, lang, topics, renderer.caches) if topics else notes
 
 
-def _topics_list(md, lang: str, topics: list[str]) -> str:
+def _topics_list(md, lang: str, topics: list[str], caches: Caches) -> str:
     """The slide's `:XX:` lines of the deck's language, under its notes (their lines left the notes)."""
-    items = "".join(f"<li>{_topic(md, t)}</li>" for t in topics)
+    items = "".join(f"<li>{_topic(md, t, caches)}</li>" for t in topics)
     return (f'\n<div class="labdeck-topics"><p class="labdeck-topics-label">{escape(labels(lang).topics)}</p>'
             f"<ul>{items}</ul></div>")
 
 
-def deck_page(deck: Deck, env: Environment) -> str:
+def deck_page(deck: Deck, env: Environment, caches: Caches | None = None) -> str:
     count = len(deck.slides)
     total = max((s.display_number for s in deck.slides), default=1)
     prefix = Markup(_no_tags(deck.values.get("slidenumberprefix", "")))
     context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix,
                     "lang": deck_language(deck), "sections": deck_sections(deck),
                     "stylesheets": deck.stylesheet_links}
-    slides_html = Markup("\n".join(_slide_markup_cached(s, prefix, total) for s in deck.slides))
+    caches = caches if caches is not None else Caches()
+    slides_html = Markup("\n".join(_slide_markup_cached(s, prefix, total, caches) for s in deck.slides))
     theme = deck.theme or Theme()
     return theme.environment(env).get_template("deck.html.j2").render(
         deck=context_deck, slides_html=slides_html, assets="assets", theme=theme.name,
@@ -206,17 +206,14 @@ def deck_sections(deck: Deck) -> list[list]:
     return sorted(found, key=lambda x: x[0])
 
 
-def _slide_markup_cached(s, prefix: str, total: int) -> str:
+def _slide_markup_cached(s, prefix: str, total: int, caches: Caches) -> str:
     # A rebuild in watch mode gives most slides the same HTML objects again.
     key = (s.number, s.display_number, total, prefix, s.name, tuple(s.classes), str(s.pos), s.html, s.notes_html,
            _slide_style(s.properties))
-    found = _markup.get(key)
+    found = caches.markup.get(key)
     if found is None:
-        found = remember(_markup, key, slide_markup(s, prefix, total), 20_000)
+        found = caches.markup.remember(key, slide_markup(s, prefix, total))
     return found
-
-
-_markup: dict[tuple, str] = {}
 
 
 def slide_markup(s, prefix: str, total: int) -> str:
@@ -239,10 +236,12 @@ def _slide_style(props: dict[str, str]) -> str:
                                                     "background-color") if k in props)
 
 
-def index_pages(summaries: dict[str, dict], env: Environment, diags: Diagnostics | None = None) -> dict[str, str]:
+def index_pages(summaries: dict[str, dict], env: Environment, diags: Diagnostics | None = None,
+                caches: Caches | None = None) -> dict[str, str]:
     """dist/index.html (English) and one folder per other language found in `:XX:` lines,
     each with the labels of its language (labdeck/labels.py; English when it has none)."""
     md = shared_markdown()
+    caches = caches if caches is not None else Caches()
     languages = sorted({lang for d in summaries.values() for ch in d["chapters"] for lang in ch["topics"]} | {"EN"})
     languages = ["EN"] + [l for l in languages if l != "EN"]
     pages = {}
@@ -265,7 +264,7 @@ def index_pages(summaries: dict[str, dict], env: Environment, diags: Diagnostics
                     ch = d["chapters"][i]
                     if not ch["titles"]:
                         continue
-                    topics = [Markup(_topic(md, t)) for t in ch["topics"].get(lang, [])]
+                    topics = [Markup(_topic(md, t, caches)) for t in ch["topics"].get(lang, [])]
                     # every `# ` title of the file has its own title slide: list each one,
                     # the file's topics under the first
                     for k, title in enumerate(ch["titles"]):
@@ -287,11 +286,8 @@ def _first_topic_source(summaries: dict[str, dict], lang: str) -> str:
     return "build.json"
 
 
-def _topic(md, text: str) -> str:
-    html = _topics.get(text)
+def _topic(md, text: str, caches: Caches) -> str:
+    html = caches.topics.get(text)
     if html is None:
-        html = remember(_topics, text, md.renderInline(text), 5_000)
+        html = caches.topics.remember(text, md.renderInline(text))
     return html
-
-
-_topics: dict[str, str] = {}

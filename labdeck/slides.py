@@ -14,7 +14,7 @@ from functools import lru_cache
 from . import fences, remark
 from .diagnostics import BuildError, Diagnostics
 from .lab_blocks import parse_lab_block
-from .memo import remember
+from .memo import Caches
 from .model import Chapter, LabBlock, Part, Position, Slide
 from .source import ChapterSource, titles_of, Interstitials, anchor, title_slides_markdown, toc_markdown
 
@@ -36,7 +36,7 @@ class Piece:
     generated: bool = False
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)       # a pure function of a string: process-wide is right (memo.py)
 def _classes(value: str) -> tuple[str, ...]:
     return tuple(c for c in re.split(r"[,\s]+", value.strip()) if c)
 
@@ -48,7 +48,7 @@ def split_classes(value: str) -> list[str]:
 def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
     """Fences remark's converter reads otherwise than authors meant: warnings
     saying what remark shows (marked.py renders them the same way)."""
-    if chapter.text in _fences_ok:
+    if chapter.text in chapter.caches.fences_ok:
         return
     lines = chapter.text.split("\n")
     runs = []                   # (line index, fence, what follows it on the line)
@@ -87,10 +87,7 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
                 continue
         k = closed + 1
     if not found:
-        remember(_fences_ok, chapter.text, True, 2_000)
-
-
-_fences_ok: dict[str, bool] = {}      # chapter texts already checked (shared chapters, rebuilds)
+        chapter.caches.fences_ok.remember(chapter.text, True)
 
 
 def _line_offset(text: str, index: int) -> int:
@@ -108,7 +105,6 @@ def _first_text_offset(text: str, start: int) -> int:
     return start
 
 
-_parse_cache: dict[str, list[remark.ParsedSlide]] = {}
 # marked's block rules recurse per level (and lists cost more than linear time per
 # level): deeper blockquotes (`>` x 51) or list items (indented 101+ spaces) are refused.
 MAX_BLOCK_NESTING = 50
@@ -116,17 +112,17 @@ _TOO_DEEP = re.compile(r"^(?: *>){%d}|^ {%d,}(?:[*+-]|\d+\.) " % (MAX_BLOCK_NEST
                        re.M)
 
 
-def parse_cached(text: str) -> list[remark.ParsedSlide]:
-    """Chapters shared by several decks are split once per process."""
-    slides = _parse_cache.get(text)
+def parse_cached(text: str, caches: Caches) -> list[remark.ParsedSlide]:
+    """Chapters shared by several decks are split once per session."""
+    slides = caches.parsed.get(text)
     if slides is None:
-        slides = remember(_parse_cache, text, remark.parse(text), 2_000)
+        slides = caches.parsed.remember(text, remark.parse(text))
     return slides
 
 
 def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnostics) -> list[Piece]:
     try:
-        parsed = parse_cached(text)
+        parsed = parse_cached(text, ch.caches)
     except remark.TooDeep as e:
         path, line = ch.position(e.offset)
         raise BuildError(path, line, f".name[ blocks nested more than {remark.MAX_NESTING} deep "
@@ -147,7 +143,7 @@ def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnost
 
 
 def generated_pieces(markdown: str, ch: ChapterSource, model: Chapter, pos: Position) -> list[Piece]:
-    return [Piece(p, ch, model, markdown, pos, generated=True) for p in parse_cached(markdown)]
+    return [Piece(p, ch, model, markdown, pos, generated=True) for p in parse_cached(markdown, ch.caches)]
 
 
 def deck_pieces(chapters: list[ChapterSource], interstitials: Interstitials,
@@ -206,7 +202,7 @@ def _replace_toc(ch: ChapterSource, toc: str) -> str:
             out_origins.append(origin)
     ch.origins = out_origins
     ch.text = "\n".join(out)
-    ch.titles = titles_of(ch.text)
+    ch.titles = titles_of(ch.text, ch.caches)
     return ch.text
 
 
@@ -282,7 +278,7 @@ def apply_slide_model(pieces: list[Piece], exclude: list[str], diags: Diagnostic
         elif layout is not None and props.get("layout") != "true":
             template = layout
         content = list(p.content)
-        notes = [without_topics(n) for n in p.notes] if p.notes else []
+        notes = [without_topics(n, piece.chapter.caches) for n in p.notes] if p.notes else []
         if template is not None:
             props = _inherit(props, template)
             if any(isinstance(c, str) and "{{content}}" in c.replace(" ", "") for c in template.content):
@@ -307,20 +303,17 @@ def apply_slide_model(pieces: list[Piece], exclude: list[str], diags: Diagnostic
     return shown
 
 
-def without_topics(item):
+def without_topics(item, caches: Caches):
     """Notes text without its `:XX:` topic lines: they are metadata (index pages,
     the topics list under the notes), not words for the presenter. The same
     string object comes back for the same text (rendering caches by identity)."""
     if not isinstance(item, str) or ":" not in item:
         return item
-    found = _untopical.get(item)
+    found = caches.untopical.get(item)
     if found is None:
-        found = remember(_untopical, item, _TOPIC_LINE_WHOLE.sub("", item) if TOPIC_LINE.search(item) else item,
-                         20_000)
+        found = caches.untopical.remember(item, _TOPIC_LINE_WHOLE.sub("", item) if TOPIC_LINE.search(item) else item)
     return found
 
-
-_untopical: dict[str, str] = {}
 _TOPIC_LINE_WHOLE = re.compile(r"^:[A-Z]{2}:.*(?:\n|$)", re.M)
 
 
@@ -334,9 +327,6 @@ def topics_of(notes: list) -> dict[str, list[str]]:
     return topics
 
 
-_lab_cache: dict[tuple[str, str, int], tuple[LabBlock, Diagnostics]] = {}
-
-
 def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock]:
     """`.lab[` / `.exercise[` blocks introduced by this step (not the inherited ones)."""
     blocks = []
@@ -348,15 +338,16 @@ def lab_blocks(piece: Piece, content: list, diags: Diagnostics) -> list[LabBlock
                 path, line = piece.chapter.position(item.inner_start)
                 inner = piece.text[item.inner_start:item.inner_end]
                 key = (inner, path, line)
-                if key not in _lab_cache:       # decks sharing a chapter share its lab blocks
+                known = piece.chapter.caches.lab_blocks
+                if key not in known:            # decks sharing a chapter share its lab blocks
                     found = Diagnostics()
                     block = parse_lab_block(inner, Position(path, line), found)
                     # errors (an unclosed fence...) stop the labs commands, not the deck:
                     # the fence check reports them for the deck build, as remark shows them
                     block.errors = found.errors
                     found.items = found.warnings
-                    remember(_lab_cache, key, (block, found))
-                block, found = _lab_cache[key]
+                    known.remember(key, (block, found))
+                block, found = known[key]
                 diags.extend(found)
                 blocks.append(block)
             else:

@@ -18,14 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .diagnostics import BuildError, Diagnostics
-from .memo import remember
+from .memo import Caches
 
 if TYPE_CHECKING:
     from .manifest import ContentItem, Manifest
 
 _NEWLINE = re.compile(r"\n")
-_line_starts: dict[str, list[int]] = {}     # chapter text → offsets of its lines (shared by decks, rebuilds)
-_titles: dict[str, list[tuple[str, int]]] = {}
 TITLE_LINE = re.compile(r"^# (.*)", re.M)
 _INCLUDE = re.compile(r"@@INCLUDE\[([^\]]*)\]")
 _LINK = re.compile(r"@@LINK\[([^\]]*)\]")
@@ -48,38 +46,39 @@ class ChapterSource:
     origins: list[tuple[str, int]] | None = None   # (path, line) of every text line, when includes moved lines
     dependencies: set[Path] = field(default_factory=set)          # files read to make this text
     linked: dict[str, Path] = field(default_factory=dict)         # dist path -> file, for @@LINK
+    # the session's memo tables, handed down with the chapter to every stage that parses it
+    caches: Caches = field(default_factory=Caches, repr=False, compare=False)
 
     def position(self, offset: int) -> tuple[str, int]:
         """Source path and line of an offset in text."""
-        starts = _line_starts.get(self.text)
+        starts = self.caches.line_starts.get(self.text)
         if starts is None:
-            starts = remember(_line_starts, self.text, [m.end() for m in _NEWLINE.finditer(self.text)])
+            starts = self.caches.line_starts.remember(self.text, [m.end() for m in _NEWLINE.finditer(self.text)])
         index = bisect.bisect_right(starts, offset)
         if self.origins is not None:
             return self.origins[min(index, len(self.origins) - 1)]
         return self.source, self.first_line + index
 
 
-def _inside(path: Path, root: Path) -> bool:
-    return os.path.commonpath([_real(path), _real(root)]) == _real(root)
+def _inside(path: Path, root: Path, caches: Caches) -> bool:
+    return os.path.commonpath([_real(path, caches), _real(root, caches)]) == _real(root, caches)
 
 
-def _real(path: Path) -> str:
-    """realpath, remembered for the build (hundreds of chapters, each resolved several times)."""
+def _real(path: Path, caches: Caches) -> str:
+    """realpath, remembered for the session (hundreds of chapters, each resolved several times)."""
     key = str(path)
-    found = _realpaths.get(key)
+    found = caches.realpaths.get(key)
     if found is None:
-        found = remember(_realpaths, key, os.path.realpath(key), 5_000)
+        found = caches.realpaths.remember(key, os.path.realpath(key))
     return found
 
 
-_realpaths: dict[str, str] = {}
-
-
 class Sources:
-    """Reads chapter files once per build (several decks share most chapters)."""
+    """Reads chapter files once per build (several decks share most chapters), and
+    hands the session's memo tables (`caches`) to every chapter it loads."""
 
-    def __init__(self):
+    def __init__(self, caches: Caches | None = None):
+        self.caches = caches if caches is not None else Caches()
         self._texts: dict[Path, str] = {}
         self.remote_images: set[str] = set()     # reported once per build
 
@@ -123,7 +122,7 @@ def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sou
     chapters, watch mode rebuilds them), checked against the included files' text."""
     key = (chapter.text, chapter.source, chapter.first_line, str(root),
            tuple(str(values.get(k, "")) for k in ("chat", "gitrepo", "slides", "zip", "html", "title")))
-    hit = _expanded.get(key)
+    hit = sources.caches.expanded.get(key)
     if hit is not None and all(sources.read(p) == t for p, t in hit[4]):
         chapter.text, chapter.origins = hit[0], hit[1]
         chapter.dependencies.update(hit[2])
@@ -131,11 +130,8 @@ def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sou
         return
     includes = _expand_uncached(chapter, values, root, sources)
     included = [(p, sources.read(p)) for p in includes]
-    remember(_expanded, key, (chapter.text, chapter.origins, set(chapter.dependencies), dict(chapter.linked),
-                              included), 5_000)
-
-
-_expanded: dict[tuple, tuple] = {}
+    sources.caches.expanded.remember(key, (chapter.text, chapter.origins, set(chapter.dependencies),
+                                           dict(chapter.linked), included))
 
 
 def _expand_uncached(chapter: ChapterSource, values: dict, root: Path, sources: Sources) -> list[Path]:
@@ -146,7 +142,7 @@ def _expand_uncached(chapter: ChapterSource, values: dict, root: Path, sources: 
     if "@@INCLUDE[" not in text and "@@LINK[" not in text:
         chapter.text = text
         return includes
-    base = Path(_real(root)).parent       # the folder above the source root, even when root is "."
+    base = Path(_real(root, sources.caches)).parent       # the folder above the source root, even when root is "."
     lines, origins = _expand_text(text, chapter.source, chapter.first_line, base, sources, chapter, includes, [])
     chapter.text = "\n".join(lines)
     chapter.origins = origins
@@ -166,9 +162,9 @@ def _expand_text(text: str, source: str, first_line: int, base: Path, sources: S
         where = (source, first_line + n)
         links = {}
         for m in _LINK.finditer(line):
-            target = _resolve(base, m.group(1), where, "@@LINK")
+            target = _resolve(base, m.group(1), where, "@@LINK", sources.caches)
             # the copy's name is the file's normalised place under the base: never a `..` out of files/
-            links[m.group(1)] = "files/" + Path(os.path.relpath(_real(target), base)).as_posix()
+            links[m.group(1)] = "files/" + Path(os.path.relpath(_real(target, sources.caches), base)).as_posix()
             chapter.linked[links[m.group(1)]] = target
         if links:
             line = _LINK.sub(lambda m: f"[{m.group(1)}]({links[m.group(1)]})", line)
@@ -178,8 +174,8 @@ def _expand_text(text: str, source: str, first_line: int, base: Path, sources: S
             continue
         current, current_origin, pos = "", where, 0
         for m in _INCLUDE.finditer(line):
-            target = _resolve(base, m.group(1), where, "@@INCLUDE")
-            real = _real(target)
+            target = _resolve(base, m.group(1), where, "@@INCLUDE", sources.caches)
+            real = _real(target, sources.caches)
             if real in stack:
                 raise BuildError(where[0], where[1], f"@@INCLUDE[{m.group(1)}] includes itself")
             if len(stack) >= MAX_INCLUDE_DEPTH:
@@ -205,9 +201,9 @@ def _expand_text(text: str, source: str, first_line: int, base: Path, sources: S
     return out, origins
 
 
-def _resolve(base: Path, name: str, where: tuple[str, int], what: str) -> Path:
+def _resolve(base: Path, name: str, where: tuple[str, int], what: str, caches: Caches) -> Path:
     target = base / name
-    if not _inside(target, base):
+    if not _inside(target, base, caches):
         raise BuildError(where[0], where[1], f"{what}[{name}] escapes the source folder {base}")
     if not target.is_file():
         raise BuildError(where[0], where[1], f"{what}[{name}]: file not found")
@@ -220,7 +216,7 @@ def _follow_text_symlink(path: Path, rel: str, root: Path, sources: Sources) -> 
     text = sources.read(path)
     if path.stat().st_size < 256 and "\n" not in text.strip() and text.strip().endswith(".md"):
         target = path.parent / text.strip()
-        if target.is_file() and _inside(target, root) and target.resolve() != path.resolve():
+        if target.is_file() and _inside(target, root, sources.caches) and target.resolve() != path.resolve():
             return target, str(Path(rel).parent / text.strip()).removeprefix("./")
     return path, rel
 
@@ -237,18 +233,18 @@ def load_chapters(manifest: Manifest, root: Path, sources: Sources, diags: Diagn
         if item.text is not None:
             # named from the source root, like chapters: the page must not depend on where the build ran
             ch = ChapterSource(Path(os.path.relpath(manifest.path, root)).as_posix(), None, item.text, item.line,
-                               part_no)
+                               part_no, caches=sources.caches)
         else:
             path = root / item.path
-            if not _inside(path, root):
+            if not _inside(path, root, sources.caches):
                 raise BuildError(manifest.rel, item.line, f"chapter '{item.path}' is outside the source folder {root}")
             if not path.is_file():
                 raise BuildError(manifest.rel, item.line, f"chapter '{item.path}' not found")
             path, rel = _follow_text_symlink(path, item.path, root, sources)
-            ch = ChapterSource(rel, path, sources.read(path), 1, part_no)
-            ch.dependencies.add(Path(_real(path)))
+            ch = ChapterSource(rel, path, sources.read(path), 1, part_no, caches=sources.caches)
+            ch.dependencies.add(Path(_real(path, sources.caches)))
         _expand_lines(ch, values, root, sources, diags)
-        ch.titles = titles_of(ch.text)
+        ch.titles = titles_of(ch.text, sources.caches)
         return [ch]
 
     for item in manifest.content:
@@ -261,11 +257,11 @@ def load_chapters(manifest: Manifest, root: Path, sources: Sources, diags: Diagn
     return chapters
 
 
-def titles_of(text: str) -> list[tuple[str, int]]:
+def titles_of(text: str, caches: Caches) -> list[tuple[str, int]]:
     """`# ` lines: (title, offset). Every one is a chapter title, even in code (markmaker's rule)."""
-    found = _titles.get(text)
+    found = caches.titles.get(text)
     if found is None:
-        found = remember(_titles, text, [(m.group(1), m.start()) for m in TITLE_LINE.finditer(text)])
+        found = caches.titles.remember(text, [(m.group(1), m.start()) for m in TITLE_LINE.finditer(text)])
     return found
 
 

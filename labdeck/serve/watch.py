@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..build import BuildResult, build, load_deck, print_diagnostics
 from ..diagnostics import BuildError, Diagnostic, os_error
+from ..memo import Caches
 from ..overrides import project_templates
 
 DEBOUNCE = 0.05          # quiet time that ends a burst of editor events
@@ -89,6 +90,7 @@ class Watcher:
         self._out_real = _real(self.out)
         self._known_yaml: set[Path] = set()
         self.force_next = False                  # the next rebuild must not trust the stamps
+        self.caches = Caches()                   # the session's memo tables: every rebuild reuses them
 
     # ---- building ----
     def build(self, manifests: list[Path], force: bool = False) -> BuildResult:
@@ -96,7 +98,7 @@ class Watcher:
         started = time.perf_counter()
         try:
             result = build(manifests, self.out, self.source, self.exclude, self.strict, self.make_zip, force=force,
-                           templates=self.templates)
+                           templates=self.templates, caches=self.caches)
         except Exception as e:      # whatever happens, the session goes on with the last good output
             result = failed_build(manifests, self.out, e)
         elapsed = time.perf_counter() - started
@@ -157,7 +159,7 @@ class Watcher:
         """Dependencies of a deck the build skipped (up to date): parse it, write nothing."""
         try:
             from ..cache import Cache
-            deck, _ = load_deck(manifest, self.source, self.exclude, store=Cache().store)
+            deck, _ = load_deck(manifest, self.source, self.exclude, store=Cache().store, caches=self.caches)
         except Exception:            # the next build reports it
             return
         key = _real(manifest)

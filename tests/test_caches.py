@@ -1,0 +1,59 @@
+"""The memo tables of a session live in one object (labdeck/memo.py): a build
+fills the one it is given, leaves no module-level table behind, and a rebuild
+after an edit shows the edit."""
+from __future__ import annotations
+
+import sys
+
+from labdeck.build import build
+from labdeck.memo import Caches
+
+PIPELINE = ("labdeck.source", "labdeck.slides", "labdeck.markdown", "labdeck.render", "labdeck.build",
+            "labdeck.remark", "labdeck.lab_blocks", "labdeck.memo")
+
+
+def module_dict_sizes() -> dict[str, int]:
+    """Every dict held by a pipeline module's globals (constant tables and memo tables alike)."""
+    return {f"{name}.{attr}": len(value) for name in PIPELINE if name in sys.modules
+            for attr, value in vars(sys.modules[name]).items() if isinstance(value, dict)}
+
+
+def test_a_build_fills_the_caches_it_is_given_and_no_module_table(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("# Chapter\n\n## First\n\nText `code`\n\n???\n\n:EN:- a topic\n\n---\n\n"
+                              "## Lab\n\n.lab[\n```bash\nls\n```\n]\n", encoding="utf-8")
+    (src / "one.yml").write_text("title: One\ncontent:\n- a.md\n", encoding="utf-8")
+    out, cache = tmp_path / "dist", tmp_path / "cache"
+    caches = Caches()
+    assert build([src / "one.yml"], out, quiet=True, cache_dir=cache, caches=caches).ok   # modules loaded
+    caches.clear()
+    before = module_dict_sizes()
+    assert build([src / "one.yml"], out, quiet=True, cache_dir=cache, caches=caches, force=True).ok
+    assert module_dict_sizes() == before          # nothing remembered outside the object
+    sizes = caches.sizes()
+    for table in ("line_starts", "titles", "parsed", "fences_ok", "lab_blocks", "render_keys", "trees",
+                  "markup", "topics", "summaries"):
+        assert sizes[table] > 0, (table, sizes)
+
+    # the same session after an edit: the new text is shown, not a remembered one
+    (src / "a.md").write_text("# Chapter\n\n## First\n\nEdited words\n", encoding="utf-8")
+    assert build([src / "one.yml"], out, quiet=True, cache_dir=cache, caches=caches).ok
+    page = (out / "one.html").read_text(encoding="utf-8")
+    assert "Edited words" in page and "<code>code</code>" not in page
+
+    caches.clear()
+    assert set(caches.sizes().values()) == {0}
+
+
+def test_a_watch_session_owns_its_caches(tmp_path):
+    from labdeck.serve.watch import Watcher
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("## Hello\n", encoding="utf-8")
+    (src / "one.yml").write_text("title: One\ncontent:\n- a.md\n", encoding="utf-8")
+    session = Watcher([src / "one.yml"], tmp_path / "dist")
+    other = Watcher([src / "one.yml"], tmp_path / "dist2")
+    assert session.caches is not other.caches
+    session.build(session.manifests, force=True)
+    assert session.caches.sizes()["parsed"] > 0 and other.caches.sizes()["parsed"] == 0
