@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from .browser import ChromiumNotFound, chromium_path
+from .browser import ChromiumNotFound, chromium_path, launch_args
 from .check import OFFLINE_ARGS
 from .diagnostics import os_error_line
 from .write import replace_atomic, write_atomic
@@ -357,7 +357,7 @@ async def _print(html: Path, pdf: Path, slide_list: list[dict], *, notes, no_ste
         await page.close()
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=chromium_path(browser_path), args=OFFLINE_ARGS)
+        browser = await pw.chromium.launch(executable_path=chromium_path(browser_path), args=launch_args(OFFLINE_ARGS))
         try:
             # One context for every page: Chromium starts a WebUI renderer per context (~1 CPU-s);
             # each page still gets a renderer process of its own.

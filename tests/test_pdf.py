@@ -279,3 +279,19 @@ def test_svg_pictures_with_filters_print_as_drawn_pictures(tmp_path):
     assert "blurred box" not in filtered.extract_text() and len(filtered.images) == 1
     assert "blurred box" in plain.extract_text()
     assert len(list((tmp_path / "cache" / "pdf-pictures").glob("*.jpg"))) == 1
+
+
+def test_launch_arguments_keep_playwrights_disabled_features(chromium):
+    """Chromium keeps only the last --disable-features: ours must repeat Playwright's own list
+    (read from its driver; if a new Playwright moves it, this fails instead of a silent change)."""
+    from labdeck.browser import QUIET_FEATURES, _playwright_disabled_features, launch, launch_args
+    theirs = _playwright_disabled_features()
+    assert theirs and "PaintHolding" in theirs
+    flags = [a for a in launch_args(["--no-sandbox"]) if a.startswith("--disable-features=")]
+    assert len(flags) == 1 and set(flags[0].split("=", 1)[1].split(",")) == {*theirs, *QUIET_FEATURES}
+    with launch() as browser:          # no address-bar popup page started for a new context
+        context = browser.new_context()
+        context.new_page().goto("about:blank")
+        targets = browser.new_browser_cdp_session().send("Target.getTargets")["targetInfos"]
+        assert [t["url"] for t in targets if t["type"] != "page"] == []
+        context.close()
