@@ -433,3 +433,28 @@ def test_watch_and_serve_survive(tmp_path, case):
         assert b"Fixed" in (out / "deck.html").read_bytes()
     finally:
         r.stop()
+
+
+def test_watch_keeps_the_single_file_deck_up_to_date(decks, tmp_path):
+    """`--watch --single-file`: an edit reaches dist/single/<deck>.html too, not only the normal page."""
+    out = tmp_path / "dist"
+    stream = io.StringIO()
+    watcher = Watcher([decks / "shell-basics.yml"], out, stream=stream, single_file=True)
+    watcher.start()
+    thread = threading.Thread(target=watcher.run, daemon=True)
+    thread.start()
+    try:
+        with watcher.rebuilt:
+            assert watcher.rebuilt.wait_for(lambda: watcher.builds >= 1, WAIT), stream.getvalue()
+        single = out / "single" / "shell-basics.html"
+        assert single.is_file() and "A slide added while watching" not in single.read_text()
+        chapter = decks / "shell-basics" / "files.md"
+        chapter.write_text(chapter.read_text() + "\n---\n\n## A slide added while watching\n")
+        with watcher.rebuilt:
+            assert watcher.rebuilt.wait_for(lambda: watcher.builds >= 2, WAIT), stream.getvalue()
+        assert watcher.last["ok"], stream.getvalue()
+        assert "A slide added while watching" in single.read_text()
+        assert "A slide added while watching" in (out / "shell-basics.html").read_text()
+    finally:
+        watcher.stop()
+        thread.join(WAIT)

@@ -64,8 +64,11 @@ class Watcher:
 
     def __init__(self, manifests: list[Path], out: Path, source: Path | None = None,
                  exclude: list[str] | None = None, strict: bool = False, make_zip: bool = False,
-                 server=None, debounce: float = DEBOUNCE, stream=None, templates: Path | None = None):
+                 server=None, debounce: float = DEBOUNCE, stream=None, templates: Path | None = None,
+                 fetch_remote: bool = False, single_file: bool = False):
         self.manifests = [Path(m) for m in manifests]
+        self.fetch_remote = fetch_remote         # as `build`: remote pictures fetched once, shipped in dist/
+        self.single_file = single_file           # as `build`: dist/single/<deck>.html kept up to date too
         self.templates = templates               # the project's template folder (None: ./templates)
         self.out = Path(out)
         self.source = source
@@ -98,7 +101,8 @@ class Watcher:
         started = time.perf_counter()
         try:
             result = build(manifests, self.out, self.source, self.exclude, self.strict, self.make_zip, force=force,
-                           templates=self.templates, caches=self.caches)
+                           templates=self.templates, caches=self.caches,
+                           fetch_remote=self.fetch_remote, single_file=self.single_file)
         except Exception as e:      # whatever happens, the session goes on with the last good output
             result = failed_build(manifests, self.out, e)
         elapsed = time.perf_counter() - started
@@ -346,7 +350,8 @@ def watch(manifests: list[Path], args) -> int:
                   file=sys.stderr)
             return 2
     watcher = Watcher(manifests, args.out, args.source, args.exclude, args.strict,
-                      getattr(args, "zip", False), server=server, templates=getattr(args, "templates", None))
+                      getattr(args, "zip", False), server=server, templates=getattr(args, "templates", None),
+                      fetch_remote=getattr(args, "fetch_remote", False), single_file=getattr(args, "single_file", False))
 
     def terminate(signum, frame):
         watcher.stopping.set()
