@@ -241,3 +241,19 @@ def test_a_build_with_diagrams_draws_them_with_the_early_browser(mermaid_install
     assert result.ok
     assert started == [True]
     assert 'data-processed="true"><svg' in (tmp_path / "dist" / "deck.html").read_text()
+
+
+def test_diagrams_drawn_on_several_pages_each_get_their_own_result(mermaid_installed, tmp_path):
+    """Diagrams are drawn PAGES at a time: each result belongs to its own source, a broken one
+    between good ones takes nothing from its neighbours, and every one is answered."""
+    labels = [f"Node{i}x" for i in range(7)]
+    sources = {f"k{i}": f'flowchart LR\n  A["{label}"] --> B["end {i}"]\n' for i, label in enumerate(labels)}
+    sources["k3"] = BROKEN
+    js = mermaid.MERMAID_DIR / "dist" / "mermaid.min.js"
+    results = mermaid._render_in_browser(sources, js, chromium_path())
+    assert sorted(results) == sorted(sources)
+    assert "error" in results["k3"] and "svg" not in results["k3"]
+    for i, label in enumerate(labels):
+        if i != 3:
+            assert label in results[f"k{i}"]["svg"]
+            assert not any(other in results[f"k{i}"]["svg"] for other in labels if other != label)
