@@ -42,26 +42,27 @@ def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str
 def parse_deck(manifest: Path, source_root: Path | None, exclude: list[str] | None,
                sources: Sources) -> tuple[Deck, Diagnostics]:
     """manifest → chapters → slides: the deck model, not rendered yet."""
-    from . import render
     from .manifest import load_manifest
     from .model import Deck
-    from .slides import build_slides, deck_pieces
-    from .source import Interstitials, load_chapters
+    from .slides import build_slides, deck_links, deck_pieces
+    from .source import Interstitials, add_title_slides, load_chapters
     from .theme import resolve_theme
     diags = Diagnostics()
     m = load_manifest(Path(manifest), diags, exclude)
     root = Path(source_root) if source_root else m.path.parent
-    chapters = load_chapters(m, root, sources, diags)
+    # each stage hands the next a finished value:
+    chapters = load_chapters(m, root, sources, diags)       # texts, positions, titles
     interstitials = Interstitials(m.path.parent, sources)
-    pieces, models, parts = deck_pieces(chapters, interstitials, diags)
-    slides = build_slides(pieces, m.exclude, diags)
+    add_title_slides(chapters, interstitials)                # + @@TOC@@ and the title slides' Markdown
+    pieces, models, parts = deck_pieces(chapters, diags)     # parsed slides, in deck order
+    slides = build_slides(pieces, m.exclude, diags)          # the model's slides (remark's slide model)
     if not slides:
         raise BuildError(m.rel, 1, "the deck has no slides (everything excluded or empty)")
     deck = Deck(manifest=m.path, stem=m.stem, title=m.title, values=m.values, chapters=models, parts=parts,
                 slides=slides, exclude=m.exclude, root=root, manifest_rel=m.rel)
     deck.theme = resolve_theme(m.values.get("theme"), m.path.parent, diags, m.rel, m.lines.get("theme", 1))
     deck.assets.update(deck.theme.files())
-    deck.links = render.deck_links(pieces, diags)
+    deck.links = deck_links(pieces, diags)
     deck.dependencies = {m.path.resolve()} | {d for c in chapters for d in c.dependencies} | deck.theme.inputs()
     if interstitials.path:
         deck.dependencies.add(interstitials.path.resolve())

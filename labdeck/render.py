@@ -31,22 +31,6 @@ def pygments_css() -> str:
     return both_schemes()
 
 
-def deck_links(deck_pieces, diags: Diagnostics) -> dict[str, tuple[str, str | None]]:
-    """Reference definitions are deck-wide in remark; a label defined twice differently is a warning."""
-    links: dict[str, tuple[str, str | None]] = {}
-    where: dict[str, str] = {}
-    for piece in deck_pieces:
-        for label, (href, title, offset) in piece.parsed.links.items():
-            path, line = piece.chapter.position(offset) if not piece.generated else (piece.pos.path, piece.pos.line)
-            key = label.lower()
-            if key in links and links[key][0] != href:
-                diags.warning(path, line, f"link label [{label}] defined again with another target "
-                                          f"(first at {where[key]}: {links[key][0]})")
-            links[key] = (href, title)
-            where.setdefault(key, f"{path}:{line}")
-    return links
-
-
 def _local_refs(html: str, caches: Caches) -> list[str]:
     # rebuilds see the same slide HTML again
     refs = caches.image_refs.get(html)

@@ -16,7 +16,7 @@ from .diagnostics import BuildError, Diagnostics
 from .lab_blocks import parse_lab_block
 from .memo import Caches
 from .model import Chapter, LabBlock, Part, Position, Slide
-from .source import ChapterSource, titles_of, Interstitials, anchor, title_slides_markdown, toc_markdown
+from .source import ChapterSource
 
 KNOWN_PROPERTIES = {"class", "name", "layout", "template", "exclude", "count",
                     "background-image", "background-position", "background-size",
@@ -146,64 +146,46 @@ def generated_pieces(markdown: str, ch: ChapterSource, model: Chapter, pos: Posi
     return [Piece(p, ch, model, markdown, pos, generated=True) for p in parse_cached(markdown, ch.caches)]
 
 
-def deck_pieces(chapters: list[ChapterSource], interstitials: Interstitials,
-                diags: Diagnostics) -> tuple[list[Piece], list[Chapter], list[Part]]:
-    """All parsed slides of a deck in order, generated ones included."""
-    toc = None
-    all_titles = [t for c in chapters for t, _ in c.titles]
-    has_toc = any("@@TOC@@" in c.text for c in chapters)
+def deck_pieces(chapters: list[ChapterSource], diags: Diagnostics) -> tuple[list[Piece], list[Chapter], list[Part]]:
+    """All parsed slides of a deck in order, generated ones included: the chapters
+    come finished from source.py (text, positions, titles, title slides' Markdown)."""
     parts: dict[int, Part] = {}
     models: list[Chapter] = []
     pieces: list[Piece] = []
-    title_index = 0
     for ch in chapters:
         check_fences(ch, diags)
         model = Chapter(ch.source, [t for t, _ in ch.titles])
         models.append(model)
         if ch.part is not None:
             parts.setdefault(ch.part, Part(ch.part)).chapters.append(model)
-        text = ch.text
-        if "@@TOC@@" in text:
-            if toc is None:
-                toc = toc_markdown(chapters)
-            text = _replace_toc(ch, toc)
-        own = chapter_pieces(ch, model, text, diags)
+        own = chapter_pieces(ch, model, ch.text, diags)
         # Title slides go before the slide (with its `--` steps) holding each title.
         inserts: dict[int, list[Piece]] = {}
-        for title, offset in ch.titles:
-            i = max((k for k, p in enumerate(own) if p.parsed.start <= offset), default=0)
+        for t in ch.title_slides:
+            i = max((k for k, p in enumerate(own) if p.parsed.start <= t.offset), default=0)
             while i > 0 and own[i].parsed.continued:
                 i -= 1
-            toc_name = f"toc-part-{ch.part}" if has_toc else None     # link only to slides that exist
-            previous = anchor(all_titles[title_index - 1]) if title_index > 0 else toc_name
-            following = anchor(all_titles[title_index + 1]) if title_index + 1 < len(all_titles) else toc_name
-            title_index += 1
-            path, line = ch.position(offset)
-            md = title_slides_markdown(title, previous, toc_name, following, interstitials.next())
-            inserts.setdefault(i, []).extend(generated_pieces(md, ch, model, Position(path, line)))
+            inserts.setdefault(i, []).extend(generated_pieces(t.markdown, ch, model, t.pos))
         for k, piece in enumerate(own):
             pieces.extend(inserts.get(k, ()))
             pieces.append(piece)
     return pieces, models, [parts[k] for k in sorted(parts)]
 
 
-def _replace_toc(ch: ChapterSource, toc: str) -> str:
-    """Replace @@TOC@@ and keep every line's origin (TOC lines point at @@TOC@@)."""
-    lines = ch.text.split("\n")
-    origins = ch.origins or [(ch.source, ch.first_line + i) for i in range(len(lines))]
-    out, out_origins = [], []
-    for line, origin in zip(lines, origins):
-        if "@@TOC@@" in line:
-            new = line.replace("@@TOC@@", toc).split("\n")
-            out.extend(new)
-            out_origins.extend([origin] * len(new))
-        else:
-            out.append(line)
-            out_origins.append(origin)
-    ch.origins = out_origins
-    ch.text = "\n".join(out)
-    ch.titles = titles_of(ch.text, ch.caches)
-    return ch.text
+def deck_links(pieces: list[Piece], diags: Diagnostics) -> dict[str, tuple[str, str | None]]:
+    """Reference definitions are deck-wide in remark; a label defined twice differently is a warning."""
+    links: dict[str, tuple[str, str | None]] = {}
+    where: dict[str, str] = {}
+    for piece in pieces:
+        for label, (href, title, offset) in piece.parsed.links.items():
+            path, line = piece.chapter.position(offset) if not piece.generated else (piece.pos.path, piece.pos.line)
+            key = label.lower()
+            if key in links and links[key][0] != href:
+                diags.warning(path, line, f"link label [{label}] defined again with another target "
+                                          f"(first at {where[key]}: {links[key][0]})")
+            links[key] = (href, title)
+            where.setdefault(key, f"{path}:{line}")
+    return links
 
 
 # ---- remark's slide model -------------------------------------------------

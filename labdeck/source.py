@@ -2,9 +2,12 @@
 
 - chapter files and inline fragments, `@@X@@` strings, `@@INCLUDE[..]`,
   `@@LINK[..]` (with the origin of every line kept for diagnostics);
-- `# ` title lines → parts, `@@TOC@@` slides, and the picture + title slides
-  inserted before the slide holding each title (done in slides.py, from the
-  plan computed here).
+- `# ` title lines → parts, `@@TOC@@` slides, and the Markdown of the picture
+  + title slides markmaker inserts before the slide holding each title
+  (`add_title_slides`; slides.py parses it and puts it in place).
+
+The chapters leave here finished: text, line positions, titles, generated
+slides. Nothing later asks this module for more.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from .diagnostics import BuildError, Diagnostics
 from .memo import Caches
+from .model import Position
 
 if TYPE_CHECKING:
     from .manifest import ContentItem, Manifest
@@ -46,6 +50,7 @@ class ChapterSource:
     origins: list[tuple[str, int]] | None = None   # (path, line) of every text line, when includes moved lines
     dependencies: set[Path] = field(default_factory=set)          # files read to make this text
     linked: dict[str, Path] = field(default_factory=dict)         # dist path -> file, for @@LINK
+    title_slides: list[TitleSlides] = field(default_factory=list)  # before the slide holding each title
     # the session's memo tables, handed down with the chapter to every stage that parses it
     caches: Caches = field(default_factory=Caches, repr=False, compare=False)
 
@@ -58,6 +63,14 @@ class ChapterSource:
         if self.origins is not None:
             return self.origins[min(index, len(self.origins) - 1)]
         return self.source, self.first_line + index
+
+
+@dataclass(frozen=True)
+class TitleSlides:
+    """The slides markmaker inserts for one title: their Markdown, and where the title is."""
+    offset: int                     # the title's offset in the chapter's text
+    markdown: str
+    pos: Position                   # the title's line: the generated slides' source
 
 
 def _inside(path: Path, root: Path, caches: Caches) -> bool:
@@ -279,6 +292,45 @@ def toc_markdown(chapters: list[ChapterSource]) -> str:
         items = "".join(f"- [{t}](#{anchor(t)}){gap}" for t in titles)
         slides.append(f"name: toc-part-{number}\nclass: toc\n\n## {head}\n\n{items}")
     return "\n---\n".join(slides)
+
+
+def add_title_slides(chapters: list[ChapterSource], interstitials: Interstitials) -> None:
+    """What needs the whole deck: @@TOC@@ replaced by the table of contents, then the
+    Markdown of every title's generated slides (each linking to the titles around it)."""
+    has_toc = any("@@TOC@@" in c.text for c in chapters)
+    if has_toc:
+        toc = toc_markdown(chapters)
+        for ch in chapters:
+            if "@@TOC@@" in ch.text:
+                _replace_toc(ch, toc)
+    all_titles = [t for c in chapters for t, _ in c.titles]
+    k = 0
+    for ch in chapters:
+        toc_name = f"toc-part-{ch.part}" if has_toc else None     # link only to slides that exist
+        for title, offset in ch.titles:
+            previous = anchor(all_titles[k - 1]) if k > 0 else toc_name
+            following = anchor(all_titles[k + 1]) if k + 1 < len(all_titles) else toc_name
+            k += 1
+            md = title_slides_markdown(title, previous, toc_name, following, interstitials.next())
+            ch.title_slides.append(TitleSlides(offset, md, Position(*ch.position(offset))))
+
+
+def _replace_toc(ch: ChapterSource, toc: str) -> None:
+    """Replace @@TOC@@ and keep every line's origin (TOC lines point at @@TOC@@)."""
+    lines = ch.text.split("\n")
+    origins = ch.origins or [(ch.source, ch.first_line + i) for i in range(len(lines))]
+    out, out_origins = [], []
+    for line, origin in zip(lines, origins):
+        if "@@TOC@@" in line:
+            new = line.replace("@@TOC@@", toc).split("\n")
+            out.extend(new)
+            out_origins.extend([origin] * len(new))
+        else:
+            out.append(line)
+            out_origins.append(origin)
+    ch.origins = out_origins
+    ch.text = "\n".join(out)
+    ch.titles = titles_of(ch.text, ch.caches)
 
 
 class Interstitials:
