@@ -295,3 +295,21 @@ def test_launch_arguments_keep_playwrights_disabled_features(chromium):
         targets = browser.new_browser_cdp_session().send("Target.getTargets")["targetInfos"]
         assert [t["url"] for t in targets if t["type"] != "page"] == []
         context.close()
+
+
+def test_a_filtered_svg_chromium_cannot_draw_prints_as_it_is(tmp_path):
+    src = tmp_path / "src"
+    (src / "images").mkdir(parents=True)
+    (src / "images" / "broken.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><filter id="f"><oops></svg>',
+                                               encoding="utf-8")
+    (src / "images" / "nobox.svg").write_text(FILTERED_SVG.replace(' viewBox="0 0 800 450"', ""), encoding="utf-8")
+    (src / "svg.md").write_text("## Broken\n\n![](images/broken.svg)\n\n---\n\n## No box\n\n![](images/nobox.svg)\n",
+                                encoding="utf-8")
+    manifest = src / "svg.yml"
+    manifest.write_text("title: Svg\ncontent:\n- svg.md\n", encoding="utf-8")
+    out = tmp_path / "dist"
+    assert main([str(manifest), "--out", str(out)]) == 0
+    broken, nobox = PdfReader(str(out / "svg.pdf")).pages
+    assert "Broken" in broken.extract_text() and len(nobox.images) == 1
+    [picture] = (tmp_path / "cache" / "pdf-pictures").glob("*.jpg")       # the one that could be drawn
+    assert picture.read_bytes()[:3] == b"\xff\xd8\xff"
