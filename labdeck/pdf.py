@@ -365,6 +365,7 @@ async def _print(html: Path, pdf: Path, slide_list: list[dict], *, notes, no_ste
         kept = await page.evaluate(KEEP_JS, printed[a:b])
         if kept != b - a:
             raise RuntimeError(f"{html}: {kept} slides in the page for {b - a} expected")
+        swaps = await swaps                 # the pictures are drawn while the pages load
         if swaps:
             await page.evaluate(SWAP_JS, swaps)
         missing = await page.evaluate(IMAGES_JS, PLACEHOLDER_SVG)
@@ -389,16 +390,18 @@ async def _print(html: Path, pdf: Path, slide_list: list[dict], *, notes, no_ste
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=chromium_path(browser_path), args=launch_args(OFFLINE_ARGS))
         try:
-            # One context for every page: Chromium starts a WebUI renderer per context (~1 CPU-s);
-            # each page still gets a renderer process of its own.
+            # One context for every page (each still gets a renderer process of its own): Chromium
+            # can start a WebUI renderer per context (see browser.QUIET_FEATURES).
             context = await browser.new_context(viewport={"width": SLIDE_W, "height": SLIDE_H})
             # nothing leaves the machine: remote pictures print as placeholders
             await context.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
                                 lambda route: route.abort("blockedbyclient"))
-            swaps = await rasterize(context, filtered_svgs(html), cache, workers) if raster else {}
+            swaps = asyncio.ensure_future(rasterize(context, filtered_svgs(html), cache, workers) if raster
+                                          else asyncio.sleep(0, {}))
             firsts = [sum(len(s) for s in plan[:k]) for k in range(len(plan))]
             await asyncio.gather(*(print_share(context, swaps, share, first)
                                    for share, first in zip(plan, firsts)))
+            await swaps                         # drawn (and cached) even when no page waited for it
         finally:
             await browser.close()
 
