@@ -34,6 +34,8 @@ RUN = 128                           # slides per print call: each call costs a f
 # Paper in CSS px (96 per inch), portrait; landscape for slides alone, portrait with notes.
 PAPERS = {"a4": (793, 1122), "letter": (816, 1056)}
 
+LEAVES_THE_MACHINE = re.compile(r"^(?!(file|data|blob|about):)", re.I)
+
 # A page keeps only the slides it prints (its share, without dropped steps): the
 # rest of the deck leaves its DOM before any picture loads or any layout happens.
 KEEP_JS = r"""
@@ -394,8 +396,8 @@ async def _print(html: Path, pdf: Path, slide_list: list[dict], *, notes, no_ste
             # can start a WebUI renderer per context (see browser.QUIET_FEATURES).
             context = await browser.new_context(viewport={"width": SLIDE_W, "height": SLIDE_H})
             # nothing leaves the machine: remote pictures print as placeholders
-            await context.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
-                                lambda route: route.abort("blockedbyclient"))
+            # (a pattern, not a Python function: the driver matches it, file: pictures never wait for us)
+            await context.route(LEAVES_THE_MACHINE, lambda route: route.abort("blockedbyclient"))
             swaps = asyncio.ensure_future(rasterize(context, filtered_svgs(html), cache, workers) if raster
                                           else asyncio.sleep(0, {}))
             firsts = [sum(len(s) for s in plan[:k]) for k in range(len(plan))]
