@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from labdeck import mermaid
-from labdeck.browser import ChromiumNotFound, chromium_path
+from labdeck.browser import ChromiumNotFound, chromium_path, run_isolated
 from labdeck.diagnostics import Diagnostics
 from labdeck.mermaid import (Diagram, apply_mermaid, find_mermaid_blocks,
                              render_mermaid, replace_mermaid_blocks)
@@ -250,7 +250,8 @@ def test_diagrams_drawn_on_several_pages_each_get_their_own_result(mermaid_insta
     sources = {f"k{i}": f'flowchart LR\n  A["{label}"] --> B["end {i}"]\n' for i, label in enumerate(labels)}
     sources["k3"] = BROKEN
     js = mermaid.MERMAID_DIR / "dist" / "mermaid.min.js"
-    results = mermaid._render_in_browser(sources, js, chromium_path())
+    # in a thread of its own: another test's Playwright session may be running in this one
+    results = run_isolated(mermaid._render_in_browser, sources, js, chromium_path())
     assert sorted(results) == sorted(sources)
     assert "error" in results["k3"] and "svg" not in results["k3"]
     for i, label in enumerate(labels):
