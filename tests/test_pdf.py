@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from labdeck.browser import run_isolated
 from labdeck.cli import main as cli
 from labdeck.pdf import print_pdf, shares, steps_to_drop
 
@@ -191,12 +192,14 @@ def test_pages_with_several_runs_each_keep_slide_order_and_drop_steps(deck, tmp_
     assert main([str(deck), "--out", str(out), "--no-steps"]) == 0
     whole = pages(out / "printing-handout.pdf")
     slide_list = json.loads((out / "build.json").read_text())["decks"]["printing"]["slide_list"]
-    done = print_pdf(out / "printing.html", tmp_path / "runs.pdf", slide_list, no_steps=True, workers=2, run=1,
-                     cache=tmp_path / "cache")
+    # print_pdf drives Playwright's sync API: in a thread of its own, since the session's
+    # browser fixture may hold a Playwright loop in this one
+    done = run_isolated(print_pdf, out / "printing.html", tmp_path / "runs.pdf", slide_list, no_steps=True,
+                        workers=2, run=1, cache=tmp_path / "cache")
     assert (done.slides, done.pages) == (4, 4)
     assert pages(tmp_path / "runs.pdf") == whole
-    done = print_pdf(out / "printing.html", tmp_path / "all.pdf", slide_list, workers=3, run=2,
-                     cache=tmp_path / "cache")
+    done = run_isolated(print_pdf, out / "printing.html", tmp_path / "all.pdf", slide_list, workers=3, run=2,
+                        cache=tmp_path / "cache")
     text = pages(tmp_path / "all.pdf")
     assert (done.slides, len(text)) == (7, 7)
     assert "opening point" in text[1] and "second point" not in text[1] and "third point" in text[3]
@@ -289,12 +292,15 @@ def test_launch_arguments_keep_playwrights_disabled_features(chromium):
     assert theirs and "PaintHolding" in theirs
     flags = [a for a in launch_args(["--no-sandbox"]) if a.startswith("--disable-features=")]
     assert len(flags) == 1 and set(flags[0].split("=", 1)[1].split(",")) == {*theirs, *QUIET_FEATURES}
-    with launch() as browser:          # no address-bar popup page started for a new context
-        context = browser.new_context()
-        context.new_page().goto("about:blank")
-        targets = browser.new_browser_cdp_session().send("Target.getTargets")["targetInfos"]
-        assert [t["url"] for t in targets if t["type"] != "page"] == []
-        context.close()
+
+    def other_targets():
+        with launch() as browser:          # no address-bar popup page started for a new context
+            context = browser.new_context()
+            context.new_page().goto("about:blank")
+            targets = browser.new_browser_cdp_session().send("Target.getTargets")["targetInfos"]
+            context.close()
+            return [t["url"] for t in targets if t["type"] != "page"]
+    assert run_isolated(other_targets) == []     # a thread of its own: see above
 
 
 def test_a_filtered_svg_chromium_cannot_draw_prints_as_it_is(tmp_path):
