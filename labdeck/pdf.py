@@ -148,8 +148,18 @@ async ([svg, width, maxHeight]) => {
   const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');
   const root = doc.documentElement;
   if (root.localName !== 'svg') return null;
-  const plain = await load(svg);
-  const w0 = plain.naturalWidth || 300, h0 = plain.naturalHeight || 150;
+  // its size as written (px or plain numbers, or the viewBox); else as Chromium sees it
+  const px = (v) => { const m = /^\s*([0-9]*\.?[0-9]+)\s*(px)?\s*$/.exec(v || ''); return m ? parseFloat(m[1]) : 0; };
+  const box = (root.getAttribute('viewBox') || '').trim().split(/[\s,]+/).map(Number);
+  const ratio = box.length === 4 && box[2] > 0 && box[3] > 0 ? box[3] / box[2] : 0;
+  let w0 = px(root.getAttribute('width')), h0 = px(root.getAttribute('height'));
+  if (ratio && !(w0 && h0)) {
+    if (w0) h0 = w0 * ratio; else if (h0) w0 = h0 / ratio; else { w0 = box[2]; h0 = box[3]; }
+  }
+  if (!(w0 && h0)) {
+    const plain = await load(svg);
+    w0 = plain.naturalWidth || 300; h0 = plain.naturalHeight || 150;
+  }
   // a picture without a viewBox would keep its own size in a larger box: give it one
   if (!root.getAttribute('viewBox')) root.setAttribute('viewBox', '0 0 ' + w0 + ' ' + h0);
   let w = Math.max(width, Math.round(w0)), h = Math.round(h0 * w / w0);
