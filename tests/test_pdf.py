@@ -263,21 +263,26 @@ FILTERED_SVG = """<svg xmlns="http://www.w3.org/2000/svg" width="800" height="45
 """
 
 
-def test_svg_pictures_with_filters_print_as_drawn_pictures(tmp_path):
+def print_svg_deck(tmp_path, pictures: dict[str, str]) -> list:
+    """A deck of one slide per SVG picture {title: SVG text}, printed: its PDF pages."""
     src = tmp_path / "src"
     (src / "images").mkdir(parents=True)
-    (src / "images" / "blur.svg").write_text(FILTERED_SVG, encoding="utf-8")
-    (src / "images" / "plain.svg").write_text(FILTERED_SVG.replace(' filter="url(#blur)"', "")
-                                              .replace("<defs><filter id=\"blur\"><feGaussianBlur "
-                                                       "stdDeviation=\"6\"/></filter></defs>", ""),
-                                              encoding="utf-8")
-    (src / "svg.md").write_text("## Filtered\n\n![](images/blur.svg)\n\n---\n\n## Plain\n\n![](images/plain.svg)\n",
-                                encoding="utf-8")
+    slides = []
+    for k, (title, svg) in enumerate(pictures.items()):
+        (src / "images" / f"{k}.svg").write_text(svg, encoding="utf-8")
+        slides.append(f"## {title}\n\n![](images/{k}.svg)\n")
+    (src / "svg.md").write_text("\n---\n\n".join(slides), encoding="utf-8")
     manifest = src / "svg.yml"
     manifest.write_text("title: Svg\ncontent:\n- svg.md\n", encoding="utf-8")
     out = tmp_path / "dist"
     assert main([str(manifest), "--out", str(out)]) == 0
-    filtered, plain = PdfReader(str(out / "svg.pdf")).pages
+    return PdfReader(str(out / "svg.pdf")).pages
+
+
+def test_svg_pictures_with_filters_print_as_drawn_pictures(tmp_path):
+    plain_svg = (FILTERED_SVG.replace(' filter="url(#blur)"', "")
+                 .replace('<defs><filter id="blur"><feGaussianBlur stdDeviation="6"/></filter></defs>', ""))
+    filtered, plain = print_svg_deck(tmp_path, {"Filtered": FILTERED_SVG, "Plain": plain_svg})
     # the filtered SVG is a picture (its text is pixels now); the plain one stays vector text
     assert "blurred box" not in filtered.extract_text() and len(filtered.images) == 1
     assert "blurred box" in plain.extract_text()
@@ -304,18 +309,9 @@ def test_launch_arguments_keep_playwrights_disabled_features(chromium):
 
 
 def test_a_filtered_svg_chromium_cannot_draw_prints_as_it_is(tmp_path):
-    src = tmp_path / "src"
-    (src / "images").mkdir(parents=True)
-    (src / "images" / "broken.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"><filter id="f"><oops></svg>',
-                                               encoding="utf-8")
-    (src / "images" / "nobox.svg").write_text(FILTERED_SVG.replace(' viewBox="0 0 800 450"', ""), encoding="utf-8")
-    (src / "svg.md").write_text("## Broken\n\n![](images/broken.svg)\n\n---\n\n## No box\n\n![](images/nobox.svg)\n",
-                                encoding="utf-8")
-    manifest = src / "svg.yml"
-    manifest.write_text("title: Svg\ncontent:\n- svg.md\n", encoding="utf-8")
-    out = tmp_path / "dist"
-    assert main([str(manifest), "--out", str(out)]) == 0
-    broken, nobox = PdfReader(str(out / "svg.pdf")).pages
+    broken, nobox = print_svg_deck(tmp_path, {
+        "Broken": '<svg xmlns="http://www.w3.org/2000/svg"><filter id="f"><oops></svg>',
+        "No box": FILTERED_SVG.replace(' viewBox="0 0 800 450"', "")})
     assert "Broken" in broken.extract_text() and len(nobox.images) == 1
     [picture] = (tmp_path / "cache" / "pdf-pictures").glob("*.jpg")       # the one that could be drawn
     assert picture.read_bytes()[:3] == b"\xff\xd8\xff"
