@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from . import exceptions as check_exceptions
-from ..browser import LAUNCH_ARGS, ChromiumNotFound, chromium_path
+from ..browser import LAUNCH_ARGS, ChromiumNotFound, chromium_path, launch_args
 from .deck import DeckResult, check_deck
 from ..diagnostics import BuildError, openable, os_error_line
 
@@ -30,7 +30,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 async def _launch(pw, browser_path: str | None):
-    return await pw.chromium.launch(executable_path=chromium_path(browser_path), headless=True, args=OFFLINE_ARGS)
+    return await pw.chromium.launch(executable_path=chromium_path(browser_path), headless=True,
+                                    args=launch_args(OFFLINE_ARGS))
 
 
 async def check_decks(dist: Path, stems: list[str], *, browser_path: str | None = None, workers: int = 2,
