@@ -564,33 +564,45 @@
     s.origin = current;
   }
 
+  /* A root's visible text folded as the index folds it, with where each folded character
+     comes from (text node, offset). The shown slide's is kept: the next keystroke on the
+     same slide reuses it (its DOM never changes); the presenter notes are read each time. */
+  var WHITESPACE = /\s/, shownText = null;
+  function foldedText(root) {
+    if (shownText && shownText.root === root) return shownText;
+    var chars = [], nodes = [], offsets = [], space = false, walk = doc.createTreeWalker(root, NodeFilter.SHOW_TEXT), n;
+    while ((n = walk.nextNode())) {
+      if (n.parentNode.closest('style, script, .remark-slide-number')) continue;
+      var data = n.data, ascii = !NON_ASCII.test(data), lower = data.toLowerCase();
+      for (var k = 0; k < data.length; k++) {
+        var f = ascii ? lower[k] : fold(data[k]);
+        if (WHITESPACE.test(f)) {
+          if (space) continue;
+          f = ' ';
+        }
+        for (var m = 0; m < f.length; m++) { chars.push(f[m]); nodes.push(n); offsets.push(k); }
+        if (f.length) space = f[f.length - 1] === ' ';
+      }
+    }
+    return { root: root, folded: chars.join(''), nodes: nodes, offsets: offsets };
+  }
+
   /* Mark the matches on the shown slide (and its notes in presenter view) with the
      CSS Custom Highlight API: no change to the slide's DOM. */
   function highlight(i, q) {
     if (!window.CSS || !CSS.highlights || typeof Highlight === 'undefined') return;
     if (!q) { CSS.highlights.delete('labdeck-search'); return; }
     var ranges = [];
-    var roots = [slides[i].querySelector('.remark-slide-content')];
+    var content = slides[i].querySelector('.remark-slide-content'), roots = [content];
     if (presenter && body.classList.contains('remark-presenter-mode')) roots.push(presenter.querySelector('.labdeck-notes'));
     roots.forEach(function (root) {
       if (!root) return;
-      var folded = '', map = [], walk = doc.createTreeWalker(root, NodeFilter.SHOW_TEXT), n;
-      while ((n = walk.nextNode())) {
-        if (n.parentNode.closest('style, script, .remark-slide-number')) continue;
-        var ascii = !NON_ASCII.test(n.data), lower = n.data.toLowerCase();
-        for (var k = 0; k < n.data.length; k++) {
-          var f = ascii ? lower[k] : fold(n.data[k]);
-          if (/\s/.test(f)) {
-            if (folded.slice(-1) === ' ') continue;
-            f = ' ';
-          }
-          for (var m = 0; m < f.length; m++) { folded += f[m]; map.push([n, k]); }
-        }
-      }
-      for (var at = folded.indexOf(q); at >= 0; at = folded.indexOf(q, at + q.length)) {
-        var a = map[at], b = map[at + q.length - 1], r = doc.createRange();
-        r.setStart(a[0], a[1]);
-        r.setEnd(b[0], b[1] + 1);
+      var t = foldedText(root);
+      if (root === content) shownText = t;
+      for (var at = t.folded.indexOf(q); at >= 0; at = t.folded.indexOf(q, at + q.length)) {
+        var end = at + q.length - 1, r = doc.createRange();
+        r.setStart(t.nodes[at], t.offsets[at]);
+        r.setEnd(t.nodes[end], t.offsets[end] + 1);
         ranges.push(r);
       }
     });
