@@ -140,10 +140,8 @@ def _make_step(directive: str, text: str, pos: Position, hidden: bool) -> LabSte
         directive = "key"        # ```keys ^C```: one key, as tmux send-keys reads it
     if directive in COMMANDS:
         text, names = clean_command(text)
-    step = LabStep(directive=directive, text=text, pos=pos, hidden=hidden or directive == "hide",
-                   placeholder=bool(names))
-    step.placeholders = names   # extra attribute until model.LabStep grows the field
-    return step
+    return LabStep(directive=directive, text=text, pos=pos, hidden=hidden or directive == "hide",
+                   placeholder=bool(names), placeholders=names)
 
 
 def _one_line(body: str) -> tuple[str, str] | None:

@@ -49,9 +49,6 @@ def _slide_title(markdown: str) -> str:
     return ""
 
 
-_CAPS = re.compile(r"(?<![$\w])[A-Z][A-Z0-9]*(?:[._-][A-Z0-9]+)+|(?<![$\w])[A-Z]{3,}\b")
-
-
 def collect_steps(deck) -> list[StepRecord]:
     """Every lab step of a loaded Deck, in slide order."""
     records: list[StepRecord] = []
@@ -59,9 +56,6 @@ def collect_steps(deck) -> list[StepRecord]:
         for slide in chapter.slides:
             for block in slide.labs:
                 for step in block.steps:
-                    names = list(getattr(step, "placeholders", None) or [])
-                    if step.placeholder and not names:   # model copy lost the attribute
-                        names = sorted(set(_CAPS.findall(step.text)))
                     records.append(StepRecord(
                         index=len(records) + 1, deck=deck.stem, chapter=ci,
                         chapter_title=chapter.title, chapter_source=chapter.source,
@@ -70,7 +64,7 @@ def collect_steps(deck) -> list[StepRecord]:
                         url=f"{deck.html_name}#{slide.number}",
                         file=step.pos.path, line=step.pos.line,
                         directive=step.directive, text=step.text, hidden=step.hidden,
-                        placeholder=step.placeholder, placeholders=names))
+                        placeholder=step.placeholder, placeholders=list(step.placeholders)))
     return records
 
 
