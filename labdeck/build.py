@@ -85,8 +85,8 @@ def render_deck(deck: Deck, diags: Diagnostics, sources: Sources, store: dict | 
     from . import render
     from .markdown import Renderer
     render.render_slides(deck, Renderer(deck.links, store, sources.caches))
-    deck.assets.update(render.collect_images(deck, deck.root, diags, sources.remote_images,
-                                             getattr(sources, "fetch_remote", None), sources.caches))
+    deck.assets.update(render.collect_images(deck, deck.root, diags, sources.caches, sources.remote_images,
+                                             sources.fetch_remote))
 
 
 def plan_renders(deck: Deck, store: dict, caches: Caches) -> dict:
@@ -269,7 +269,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         if single_file:
             _write_single_files(out, result, deck_stamps)
         _write_summaries(out, summaries, model.dumps(summaries), caches)
-        for rel, page in render.index_pages(summaries, env, result.diagnostics, caches).items():
+        for rel, page in render.index_pages(summaries, env, caches, result.diagnostics).items():
             write_output(out, rel, page)
         if make_zip:
             write_output(out, "slides.zip", zip_folder(out))

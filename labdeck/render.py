@@ -42,15 +42,14 @@ def _local_refs(html: str, caches: Caches) -> list[str]:
     return refs
 
 
-def collect_images(deck: Deck, root: Path, diags: Diagnostics, seen_remote: set[str] | None = None,
-                   fetch=None, caches: Caches | None = None) -> dict[str, Path]:
+def collect_images(deck: Deck, root: Path, diags: Diagnostics, caches: Caches, seen_remote: set[str] | None = None,
+                   fetch=None) -> dict[str, Path]:
     """Every local image a slide shows, resolved against the source root (where remark's page sat).
     Remote images are reported once per build (`seen_remote` is shared by the build's decks);
     with `fetch` (offline.RemoteFetcher, --fetch-remote) they are copied into dist/ instead."""
     assets: dict[str, Path] = {}
     seen_remote = set() if seen_remote is None else seen_remote
     resolved_root = root.resolve()
-    caches = caches if caches is not None else Caches()
     for slide in deck.slides:
         refs = _local_refs(slide.html, caches)
         if "background-image" in slide.properties:     # a new list: the memoized one stays as it is
@@ -157,14 +156,13 @@ def _topics_list(md, lang: str, topics: list[str], caches: Caches) -> str:
             f"<ul>{items}</ul></div>")
 
 
-def deck_page(deck: Deck, env: Environment, caches: Caches | None = None) -> str:
+def deck_page(deck: Deck, env: Environment, caches: Caches) -> str:
     count = len(deck.slides)
     total = max((s.display_number for s in deck.slides), default=1)
     prefix = Markup(_no_tags(deck.values.get("slidenumberprefix", "")))
     context_deck = {"title": deck.title, "stem": deck.stem, "count": count, "total": total, "prefix": prefix,
                     "lang": deck_language(deck), "sections": deck_sections(deck),
                     "stylesheets": deck.stylesheet_links}
-    caches = caches if caches is not None else Caches()
     slides_html = Markup("\n".join(_slide_markup_cached(s, prefix, total, caches) for s in deck.slides))
     theme = deck.theme or Theme()
     return theme.environment(env).get_template("deck.html.j2").render(
@@ -220,12 +218,11 @@ def _slide_style(props: dict[str, str]) -> str:
                                                     "background-color") if k in props)
 
 
-def index_pages(summaries: dict[str, dict], env: Environment, diags: Diagnostics | None = None,
-                caches: Caches | None = None) -> dict[str, str]:
+def index_pages(summaries: dict[str, dict], env: Environment, caches: Caches,
+                diags: Diagnostics | None = None) -> dict[str, str]:
     """dist/index.html (English) and one folder per other language found in `:XX:` lines,
     each with the labels of its language (labdeck/labels.py; English when it has none)."""
     md = shared_markdown()
-    caches = caches if caches is not None else Caches()
     languages = sorted({lang for d in summaries.values() for ch in d["chapters"] for lang in ch["topics"]} | {"EN"})
     languages = ["EN"] + [l for l in languages if l != "EN"]
     pages = {}

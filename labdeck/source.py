@@ -94,6 +94,7 @@ class Sources:
         self.caches = caches if caches is not None else Caches()
         self._texts: dict[Path, str] = {}
         self.remote_images: set[str] = set()     # reported once per build
+        self.fetch_remote = None                 # offline.RemoteFetcher with --fetch-remote (build sets it)
 
     def read(self, path: Path) -> str:
         text = self._texts.get(path)
