@@ -367,11 +367,6 @@ def finish(out: str, code: bool = True) -> str:
     return out
 
 
-def render_markdown(text: str, inside: bool, references: dict) -> str:
-    """One Markdown text → the HTML remark shows for it."""
-    return finish(convert([text], references, inside))
-
-
 def render_tree(content: list, inside: bool, references: dict) -> str:
     return finish(convert(content, references, inside))
 

@@ -113,12 +113,6 @@ class Deck:
     def html_name(self) -> str:
         return f"{self.stem}.html"
 
-    def slide_by_name(self, name: str) -> Slide | None:
-        for s in self.slides:
-            if s.name == name:
-                return s
-        return None
-
 
 # ---- build.json: the model's serialisation, for the stages that run after a build ----
 
