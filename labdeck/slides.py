@@ -8,7 +8,7 @@ its source position, classes, name, notes, topics and lab blocks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from . import fences, remark
@@ -198,7 +198,6 @@ class Shown:
     content: list                   # str | remark.ContentClass
     notes: list
     own_content: list
-    links: dict = field(default_factory=dict)
 
 
 def _expand_variables(content: list, properties: dict[str, str]) -> list:
@@ -272,7 +271,7 @@ def apply_slide_model(pieces: list[Piece], exclude: list[str], diags: Diagnostic
                 notes = template.notes + ["\n\n"] + notes
         else:
             props = dict(props)
-        s = Shown(piece, props, _expand_variables(content, props), notes, list(p.content), dict(p.links))
+        s = Shown(piece, props, _expand_variables(content, props), notes, list(p.content))
         if props.get("layout") == "true":
             layout = s
             if p.properties.get("name"):
