@@ -104,6 +104,7 @@ def test_no_process_of_a_run_survives_it(tmp_path):
 .lab[
 
 ```bash
+printenv LABDECK_RUN > "$PIDS.run"
 sleep 1001 & echo $! >> "$PIDS"
 setsid sleep 1002 & echo $! >> "$PIDS"
 nohup sleep 1003 >/dev/null 2>&1 & echo $! >> "$PIDS"
@@ -139,8 +140,11 @@ sh -c 'echo $$ >> "$PIDS"; exec sleep 1005'
         if state != "Z":
             alive.append(pid)
     assert alive == []
-    assert not [s for s in Path(f"/tmp/tmux-{os.getuid()}").glob("labdeck-*")
-                if s.is_socket() and _tmux_alive(s)]
+    # this run's own tmux server is gone (other suites' runs may be alive on the machine)
+    token = Path(f"{pids}.run").read_text().strip()
+    assert token
+    sock = Path(f"/tmp/tmux-{os.getuid()}") / f"labdeck-{token}"
+    assert not (sock.is_socket() and _tmux_alive(sock))
 
 
 def _tmux_alive(sock: Path) -> bool:
