@@ -27,12 +27,12 @@ if TYPE_CHECKING:
 
 
 def load_deck(manifest: Path, source_root: Path | None = None, exclude: list[str] | None = None,
-              sources: Sources | None = None, render_html: bool = True,
-              store: dict | None = None, caches: Caches | None = None) -> tuple[Deck, Diagnostics]:
+              render_html: bool = True, store: dict | None = None,
+              caches: Caches | None = None) -> tuple[Deck, Diagnostics]:
     """Parse (and render) one deck. Raises BuildError on fatal input errors.
     `caches`: a session's memo tables (memo.py), else this call's own."""
     from .source import Sources
-    sources = sources or Sources(caches)
+    sources = Sources(caches)
     deck, diags = parse_deck(manifest, source_root, exclude, sources)
     if render_html:
         render_deck(deck, diags, sources, store)
