@@ -39,7 +39,7 @@ class Caches:
         # source.py
         self.line_starts = Table(20_000)    # chapter text → offsets of its lines
         self.titles = Table(20_000)         # chapter text → its `# ` lines
-        self.realpaths = Table(5_000)       # path → os.path.realpath (for one session)
+        self.realpaths = Table(5_000)       # path → os.path.realpath (for one build: Sources clears it)
         self.expanded = Table(5_000)        # (chapter text, values...) → text after @@ strings and includes
         # slides.py
         self.parsed = Table(2_000)          # chapter text → remark's parsed slides

@@ -78,7 +78,7 @@ def _inside(path: Path, root: Path, caches: Caches) -> bool:
 
 
 def _real(path: Path, caches: Caches) -> str:
-    """realpath, remembered for the session (hundreds of chapters, each resolved several times)."""
+    """realpath, remembered for the build (hundreds of chapters, each resolved several times)."""
     key = str(path)
     found = caches.realpaths.get(key)
     if found is None:
@@ -92,6 +92,8 @@ class Sources:
 
     def __init__(self, caches: Caches | None = None):
         self.caches = caches if caches is not None else Caches()
+        # symlinks are resolved afresh at each build: one may point elsewhere since the last
+        self.caches.realpaths.clear()
         self._texts: dict[Path, str] = {}
         self.remote_images: set[str] = set()     # reported once per build
         self.fetch_remote = None                 # offline.RemoteFetcher with --fetch-remote (build sets it)

@@ -57,3 +57,24 @@ def test_a_watch_session_owns_its_caches(tmp_path):
     assert session.caches is not other.caches
     session.build(session.manifests, force=True)
     assert session.caches.sizes()["parsed"] > 0 and other.caches.sizes()["parsed"] == 0
+
+
+def test_a_repointed_chapter_symlink_is_followed_in_the_same_session(tmp_path):
+    """A watch session keeps its caches: a chapter symlink pointed at another file is read,
+    and depended on, from its new target at the next build."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("## From a\n", encoding="utf-8")
+    (src / "b.md").write_text("## From b\n", encoding="utf-8")
+    (src / "ch.md").symlink_to("a.md")
+    (src / "one.yml").write_text("title: One\ncontent:\n- ch.md\n", encoding="utf-8")
+    out, cache, caches = tmp_path / "dist", tmp_path / "cache", Caches()
+    first = build([src / "one.yml"], out, quiet=True, cache_dir=cache, caches=caches)
+    assert first.ok and (src / "a.md").resolve() in first.decks["one"].dependencies
+    (src / "ch.md").unlink()
+    (src / "ch.md").symlink_to("b.md")
+    second = build([src / "one.yml"], out, quiet=True, cache_dir=cache, caches=caches, force=True)
+    assert second.ok
+    assert (src / "b.md").resolve() in second.decks["one"].dependencies
+    assert (src / "a.md").resolve() not in second.decks["one"].dependencies
+    assert "From b" in (out / "one.html").read_text()
