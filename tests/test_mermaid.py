@@ -243,8 +243,8 @@ def test_a_build_with_diagrams_draws_them_with_the_early_browser(mermaid_install
     assert 'data-processed="true"><svg' in (tmp_path / "dist" / "deck.html").read_text()
 
 
-def test_diagrams_drawn_on_several_pages_each_get_their_own_result(mermaid_installed, tmp_path):
-    """Diagrams are drawn PAGES at a time: each result belongs to its own source, a broken one
+def test_diagrams_drawn_in_one_browser_each_get_their_own_result(mermaid_installed, tmp_path):
+    """Several diagrams drawn in one browser: each result belongs to its own source, a broken one
     between good ones takes nothing from its neighbours, and every one is answered."""
     labels = [f"Node{i}x" for i in range(7)]
     sources = {f"k{i}": f'flowchart LR\n  A["{label}"] --> B["end {i}"]\n' for i, label in enumerate(labels)}
