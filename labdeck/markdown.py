@@ -25,7 +25,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
-from . import fences, marked
+from . import marked
 from .memo import Caches
 from .remark import ContentClass
 
@@ -52,8 +52,7 @@ def _css_class(ttype) -> str:
     return STANDARD_TYPES[ttype]
 
 
-# A pure function of the name: process-wide (memo.py), and forked render workers inherit
-# the lexers loaded before the fork (RenderQueue._send).
+# A pure function of the name: process-wide (memo.py); each render worker loads its own.
 @lru_cache(maxsize=None)
 def _lexer(lang: str):
     try:
@@ -208,6 +207,29 @@ def _link_urls(state) -> None:
         block.children = out
 
 
+# The first characters of the inline rules in use (text, newline, escape, backticks,
+# strikethrough, emphasis, link, image, autolink, html_inline, entity).
+_INLINE_MARKUP = re.compile(r"[\n\\`~*_\[!<&]")
+
+
+def _inline(state) -> None:
+    """markdown-it's core "inline" rule, with a shortcut: two inline texts in three hold
+    none of the characters an inline rule starts at, and come out as one text token."""
+    md = state.md
+    from markdown_it.token import Token
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        if token.children is None:
+            token.children = []
+        content = token.content
+        if _INLINE_MARKUP.search(content) is None:
+            if content:
+                token.children = [_text_token(Token, content)]
+        else:
+            md.inline.parse(content, md, state.env, token.children)
+
+
 _ESCAPABLE = frozenset("\\`*{}[]()#+-.!_>~|")
 
 
@@ -260,6 +282,7 @@ def make_markdown() -> MarkdownIt:
     md.inline.ruler.at("link", _closable(link))
     md.inline.ruler.at("image", _closable(image))
     md.core.ruler.at("block", marked.block_rule)        # marked's block grammar (marked.py)
+    md.core.ruler.at("inline", _inline)
     md.core.ruler.push("marked_url", _link_urls)
     md.inline.ruler.at("backticks", _code_span)
     md.inline.ruler.at("escape", _escape)
@@ -286,14 +309,21 @@ def shared_markdown() -> MarkdownIt:
 def convert(content: list, references: dict, inside: bool = False) -> str:
     """remark's converter on a content tree: each `.name[...]` converted first and its HTML
     put back in its parent's Markdown; a lone paragraph unwrapped inside a span."""
+    return _convert(content, references, inside)[0]
+
+
+def _convert(content: list, references: dict, inside: bool) -> tuple[str, bool]:
+    """convert(), and whether the Markdown held a `<` (raw HTML, a converted `.name[...]`):
+    without one, every tag is the converter's own and no paragraph ends early."""
     text = "".join(item if isinstance(item, str) else _class_html(item, references) for item in content)
     out = shared_markdown().render(text.lstrip(), {"references": references})
+    raw = "<" in text
     if inside and out.startswith("<p>"):
         # remark looks at the HTML as the page reads it: one paragraph and nothing else?
-        m = _LONE_P.match(_close_paragraphs(out))
+        m = _LONE_P.match(_close_paragraphs(out) if raw else out)
         if m:
             out = m.group(1)
-    return out
+    return out, raw
 
 
 def _class_html(node: ContentClass, references: dict) -> str:
@@ -354,12 +384,13 @@ def _pop_to(stack: list[str], name: str) -> None:
         pass
 
 
-def finish(out: str, code: bool = True) -> str:
+def finish(out: str, code: bool = True, raw: bool = True) -> str:
     """What remark does to a converted slide: empty paragraphs and the last newline go,
     code blocks get their lines (and here, their colours). With `code` false, code
-    blocks stay as the converter wrote them (what tests/fixtures/markdown/ holds)."""
+    blocks stay as the converter wrote them (what tests/fixtures/markdown/ holds).
+    `raw` false: the Markdown held no `<` (see _convert)."""
     if "<p>" in out:
-        out = _EMPTY_P.sub("", _close_paragraphs(out))
+        out = _EMPTY_P.sub("", _close_paragraphs(out) if raw else out)
     if out.endswith("\n"):
         out = out[:-1]
     if code and "<pre><code" in out:
@@ -368,7 +399,8 @@ def finish(out: str, code: bool = True) -> str:
 
 
 def render_tree(content: list, inside: bool, references: dict) -> str:
-    return finish(convert(content, references, inside))
+    out, raw = _convert(content, references, inside)
+    return finish(out, raw=raw)
 
 
 def _render_job(job: tuple[list, bool, dict]) -> str:
@@ -427,11 +459,10 @@ class RenderQueue:
         if self.pool is None:
             import multiprocessing
             import os
-            # Load the Pygments lexers once here: forked workers inherit them
-            # instead of each importing them again.
-            for lang in {fences.info_word(m.group("info")) for job in self.buffer.values()
-                         for m in fences.LINE.finditer(source_text(job[0]))} - {""}:
-                _lexer(lang)
+            # Pygments lexers load in the workers, when a code block needs one: most
+            # languages of a deck appear a few times (python, sql, ruby cost 30-60 ms
+            # each to load), so one worker loading each beats the main process, whose
+            # parsing is the build's critical path, loading them all before the fork.
             self.pool = multiprocessing.get_context("fork").Pool(self.workers, _die_with_parent, (os.getpid(),))
         keys = list(self.buffer)
         self.sent.update(keys)

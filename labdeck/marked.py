@@ -100,6 +100,9 @@ _ITEM_BULLET = re.compile(r"^ *([*+-]|\d+\.) +")
 _ITEM_INDENT = re.compile(r"^ {1,4}", re.M)
 _QUOTE_MARK = re.compile(r"^ *> ?", re.M)
 _LOOSE = re.compile(r"\n\n(?!\s*\Z)")
+_INDENT = re.compile(r" *")
+_UNDERLINE = re.compile(r" *[=-]")          # what a setext heading's second line starts with
+_CODE_INDENT = re.compile(r"^ {4}", re.M)
 
 
 def normalize(src: str) -> str:
@@ -143,9 +146,12 @@ class Lexer:
         token.children = []
 
     def paragraph(self, text: str, hidden: bool = False) -> None:
-        self.push("paragraph_open", "p", 1).hidden = hidden
+        if hidden:                  # a tight item's text: no <p>, so no tokens for one either
+            self.inline(text)
+            return
+        self.push("paragraph_open", "p", 1)
         self.inline(text)
-        self.push("paragraph_close", "p", -1).hidden = hidden
+        self.push("paragraph_close", "p", -1)
 
     def token(self, src: str, top: bool) -> None:
         src = _BLANK_SPACES.sub("", src)
@@ -165,45 +171,53 @@ class Lexer:
                     flush()
                 if pos >= end:
                     break
-            m = R_CODE.match(src, pos)
+            # marked tries its rules in turn at every block. Each rule but the
+            # paragraph's needs its own first character after the indent (or an
+            # underline, a `|`): only the rules that may match are tried, in marked's order.
+            first = _INDENT.match(src, pos).end()
+            c = src[first] if first < end else "\n"
+            m = R_CODE.match(src, pos) if first - pos >= 4 else None
             if m:
                 flush()
                 pos = m.end()
-                text = re.sub(r"^ {4}", "", m.group(0), flags=re.M)
+                text = _CODE_INDENT.sub("", m.group(0))
                 self.push("code_block", "code", 0, text)         # pedantic: trailing newlines kept
                 continue
-            m = R_FENCES.match(src, pos)
+            m = R_FENCES.match(src, pos) if c in "`~" else None
             if m:
                 flush()
                 pos = m.end()
                 self.push("fence", "code", 0, m.group(3), info=m.group(2) or "", markup=m.group(1))
                 continue
-            m = R_HEADING.match(src, pos)
+            m = R_HEADING.match(src, pos) if c == "#" else None
             if m:
                 flush()
                 pos = m.end()
                 self.heading(len(m.group(1)), m.group(2))
                 continue
-            if top:
+            eol = src.find("\n", pos)
+            if eol < 0:
+                eol = end
+            if top and src.find("|", pos, eol) >= 0:
                 m = R_NPTABLE.match(src, pos)
                 if m:
                     flush()
                     pos = m.end()
                     self.table(m.group(1), m.group(2), m.group(3), piped=False)
                     continue
-            m = R_LHEADING.match(src, pos)
+            m = R_LHEADING.match(src, pos) if _UNDERLINE.match(src, eol + 1) else None
             if m:
                 flush()
                 pos = m.end()
                 self.heading(1 if m.group(2) == "=" else 2, m.group(1))
                 continue
-            m = R_HR.match(src, pos)
+            m = R_HR.match(src, pos) if c in "-*_" else None
             if m:
                 flush()
                 pos = m.end()
                 self.push("hr", "hr", 0)
                 continue
-            m = R_BLOCKQUOTE.match(src, pos)
+            m = R_BLOCKQUOTE.match(src, pos) if c == ">" else None
             if m:
                 flush()
                 pos = m.end()
@@ -211,25 +225,25 @@ class Lexer:
                 self.nested(_QUOTE_MARK.sub("", m.group(0)), top)
                 self.push("blockquote_close", "blockquote", -1)
                 continue
-            m = R_LIST.match(src, pos)
+            m = R_LIST.match(src, pos) if c in "*+-" or "0" <= c <= "9" else None
             if m:
                 flush()
                 rest = self.list(m)
                 src = rest + src[m.end():]
                 pos, end = 0, len(src)
                 continue
-            m = R_HTML.match(src, pos)
+            m = R_HTML.match(src, pos) if c == "<" else None
             if m:
                 flush()
                 pos = m.end()
                 self.push("html_block", "", 0, m.group(0))
                 continue
             if top:
-                m = R_DEF.match(src, pos)
+                m = R_DEF.match(src, pos) if c == "[" else None
                 if m:
                     pos = m.end()           # remark collects link definitions deck-wide
                     continue
-                m = R_TABLE.match(src, pos)
+                m = R_TABLE.match(src, pos) if c == "|" else None
                 if m:
                     flush()
                     pos = m.end()
@@ -363,11 +377,11 @@ def _code(self, tokens, idx, options, env):
 
 
 def _paragraph_open(self, tokens, idx, options, env):
-    return "" if tokens[idx].hidden else "<p>"
+    return "<p>"
 
 
 def _paragraph_close(self, tokens, idx, options, env):
-    return "" if tokens[idx].hidden else "</p>\n"
+    return "</p>\n"
 
 
 def _close_line(self, tokens, idx, options, env):
