@@ -316,7 +316,9 @@ def extract_properties(source: str, properties: dict[str, str], from_comments: s
     """remark's extractProperties: leading `name: value` lines, and `<!-- name: value -->` anywhere
     (the keys found in comments go to `from_comments`: often just comments, like `<!-- https://... -->`)."""
     while True:
-        m = _PROPERTY.search(source)
+        # without a comment only the first alternative can match, and only at the start:
+        # match() then finds what search() would, without trying every offset
+        m = _PROPERTY.search(source) if "<!--" in source else _PROPERTY.match(source)
         if m is None:
             return source
         source = source[:m.start()] + source[m.end():]
