@@ -202,6 +202,7 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
     queue = RenderQueue(cache.store)      # renders on the other cores while we parse the next deck
     from .mermaid import EarlyDiagrams
     diagrams = EarlyDiagrams(cache.folder, browser)   # draws while we parse and render (stopped when dropped)
+    diagrams.look_ahead(todo, source_root)            # starts it now if a chapter file has an uncached diagram
     parsed = []
     for manifest in todo:
         started = time.perf_counter()

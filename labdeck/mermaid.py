@@ -33,12 +33,12 @@ import json
 import os
 import re
 import shutil
+import time
 import weakref
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
 from labdeck.diagnostics import Diagnostics
-from labdeck.browser import run_isolated
 from labdeck.write import write_atomic      # two builds may share the cache: no half-written file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent         # the folder holding the labdeck package
@@ -189,7 +189,12 @@ def _one_line_error(message: str) -> str:
     return text if len(text) <= 240 else text[:237] + "..."
 
 
-_RENDER_JS = """async ([id, src]) => {
+# The drawing page: mermaid's ES module build, imported from its file (Chromium allows that with
+# --allow-file-access-from-files), so that only the chunks of the diagram kinds met are loaded and
+# compiled (a flowchart: 2.5 MB of the 5.3 MB the one-file build parses). `draw` runs one diagram.
+_PAGE = """<!doctype html><meta charset="utf-8"><script>
+window.ready = import(%(module)s).then(m => { window.mermaid = m.default; mermaid.initialize(%(config)s); return true; });
+window.draw = async (id, src) => {
   try {
     const { svg } = await mermaid.render(id, src);
     return { svg };
@@ -198,32 +203,50 @@ _RENDER_JS = """async ([id, src]) => {
     document.getElementById('d' + id)?.remove();
     return { error: String((e && e.message) || e) };
   }
-}"""
+};
+</script>"""
+ENTRY = Path("dist") / "mermaid.esm.min.mjs"       # in the mermaid package
+
+
+def _open_page(browser, timeout: float) -> str:
+    """A session on the drawing page once mermaid is loaded; raises if it cannot load."""
+    from labdeck.devtools import DevToolsError, evaluate
+    deadline = time.monotonic() + timeout
+    while True:
+        session = browser.page_session(timeout)
+        try:        # until the page's own document is there, `ready` is undefined or its context goes away
+            if evaluate(browser, session, "window.ready && window.ready.then(() => location.href)", timeout):
+                return session
+        except DevToolsError as e:
+            if "context" not in str(e).lower():
+                raise DevToolsError(f"mermaid did not load: {e}") from None
+        if time.monotonic() > deadline:
+            raise DevToolsError("mermaid did not load in time")
+        time.sleep(0.01)
 
 
 def _draw(jobs, mermaid_js: Path, browser_path: str):
-    """(key, {"svg": ...} or {"error": ...}) for each (key, source) of `jobs`, as
-    they come, in one Chromium launch and one page. Raises on a browser that cannot start.
+    """(key, {"svg": ...} or {"error": ...}) for each (key, source) of `jobs`, as they come, in one
+    Chromium launch and one page; `mermaid_js` is the package's ES module entry (ENTRY). Raises on a
+    browser that cannot start or a mermaid that cannot load.
     (Two pages drawing at once were slower on 2 cores: 7.4-7.8 s instead of 6.0-6.3 s for the
     corpus's 16 diagrams, the second page paying mermaid's load and warm-up again.)"""
     import tempfile
-    from labdeck.browser import launch
+    from labdeck.devtools import DevToolsError, PipeBrowser, evaluate
 
-    with launch(path=browser_path) as browser, tempfile.TemporaryDirectory(prefix="labdeck-mermaid-") as tmp:
-        page = browser.new_page()
-        page.set_default_timeout(RENDER_TIMEOUT_MS)
-        # A page that loads mermaid from its file: Chromium reads and compiles the 5 MB
-        # script itself, 2-3x faster than add_script_tag sending its text over the wire.
+    timeout = RENDER_TIMEOUT_MS / 1000
+    with tempfile.TemporaryDirectory(prefix="labdeck-mermaid-") as tmp:
         host = Path(tmp) / "draw.html"
-        host.write_text(f'<!doctype html><meta charset="utf-8"><script src="{Path(mermaid_js).resolve().as_uri()}">'
-                        '</script>', encoding="utf-8")
-        page.goto(host.as_uri())
-        page.evaluate("cfg => mermaid.initialize(cfg)", MERMAID_CONFIG)
-        for key, src in jobs:
-            try:
-                yield key, page.evaluate(_RENDER_JS, [f"mermaid-{key[:16]}", src])
-            except Exception as e:   # a diagram that hangs or kills the page: not cached
-                yield key, {"error": _one_line_error(str(e)), "transient": True}
+        host.write_text(_PAGE % {"module": json.dumps(Path(mermaid_js).resolve().as_uri()),
+                                 "config": json.dumps(MERMAID_CONFIG)}, encoding="utf-8")
+        with PipeBrowser(browser_path, host.as_uri(), ["--allow-file-access-from-files"]) as browser:
+            session = _open_page(browser, timeout)
+            for key, src in jobs:
+                try:
+                    yield key, evaluate(browser, session, f"draw({json.dumps(f'mermaid-{key[:16]}')}, "
+                                                          f"{json.dumps(src)})", timeout)
+                except DevToolsError as e:   # a diagram that hangs or kills the page: not cached
+                    yield key, {"error": _one_line_error(str(e)), "transient": True}
 
 
 def _render_in_browser(todo: dict[str, str], mermaid_js: Path, browser_path: str) -> dict[str, dict]:
@@ -281,7 +304,7 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
     if todo:
         from labdeck.browser import ChromiumNotFound, chromium_path
 
-        mermaid_js = mermaid_dir / "dist" / "mermaid.min.js"
+        mermaid_js = mermaid_dir / ENTRY
         d = first[next(iter(todo.values()))]
         problem = None
         if not mermaid_js.is_file():
@@ -298,7 +321,7 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
                 if early is not None and early.started:
                     results = early.results(todo)
                 else:
-                    results = run_isolated(_render_in_browser, todo, mermaid_js, browser_path)
+                    results = _render_in_browser(todo, mermaid_js, browser_path)
             except Exception as e:
                 diags.warning(d.path, d.line, f"{len(todo)} mermaid diagram(s) left as text: "
                               f"rendering in Chromium failed: {_one_line_error(str(e))}")
@@ -380,6 +403,43 @@ class EarlyDiagrams:
                 continue
             self._send(key, src)
 
+    def look_ahead(self, manifests, source_root: Path | None = None) -> None:
+        """Feed the chapter files the manifests name, before the build parses anything: the
+        browser then starts (and mermaid loads) while the first decks are parsed, not when
+        the first deck with a diagram is done. A guess from the raw files (a block that ends up
+        excluded is drawn for nothing); what parsing finds is fed afterwards all the same."""
+        from labdeck.manifest import load_manifest
+        seen: set[Path] = set()
+
+        def paths(items):
+            for item in items:
+                if item.is_group:
+                    yield from paths(item.children)
+                elif item.path is not None:
+                    yield item.path
+                elif item.text is not None:
+                    self.feed(item.text)
+
+        for manifest in manifests:
+            if self.disabled:
+                return
+            try:
+                m = load_manifest(Path(manifest), Diagnostics())
+            except Exception:           # the build reports it
+                continue
+            root = Path(source_root) if source_root else m.path.parent
+            for rel in paths(m.content):
+                path = root / rel
+                if path in seen:
+                    continue
+                seen.add(path)
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    continue
+                if b"mermaid" in data:
+                    self.feed(data.decode("utf-8", "replace").replace("\r\n", "\n"))
+
     def _send(self, key: str, src: str) -> None:
         if self.proc is None and not self._start():
             return
@@ -394,7 +454,7 @@ class EarlyDiagrams:
         import subprocess
         import sys
         from labdeck.browser import ChromiumNotFound, chromium_path
-        mermaid_js = self.mermaid_dir / "dist" / "mermaid.min.js"
+        mermaid_js = self.mermaid_dir / ENTRY
         try:
             browser = chromium_path(self.browser_path)
         except ChromiumNotFound:
@@ -435,17 +495,23 @@ class EarlyDiagrams:
 
 def _stop(proc) -> None:
     if proc.poll() is None:
-        proc.kill()
-        proc.wait()
+        proc.terminate()            # it closes its browser and removes its profile folder
+        try:
+            proc.wait(5)
+        except Exception:
+            proc.kill()
+            proc.wait()
 
 
 def _serve(mermaid_js: str, browser_path: str) -> int:
     """The process EarlyDiagrams starts: draws each {"key", "source"} line of stdin,
     answers {"key", "svg"|"error"} lines on stdout, ends at end of input."""
     import queue
+    import signal
     import sys
     import threading
     jobs: queue.Queue = queue.Queue()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))     # leaves through the `with` blocks: no browser left
 
     def read():                     # read as they come, so that the build never blocks writing
         for line in sys.stdin:
@@ -454,8 +520,13 @@ def _serve(mermaid_js: str, browser_path: str) -> int:
         jobs.put(None)
 
     threading.Thread(target=read, daemon=True).start()
-    for key, result in _draw(iter(jobs.get, None), mermaid_js, browser_path):
-        print(json.dumps({"key": key, **result}), flush=True)
+    try:
+        for key, result in _draw(iter(jobs.get, None), mermaid_js, browser_path):
+            print(json.dumps({"key": key, **result}), flush=True)
+    except Exception as e:          # one line for the build's warning, never a traceback
+        from labdeck.devtools import DevToolsError
+        print(e if isinstance(e, DevToolsError) else f"{type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from labdeck import mermaid
-from labdeck.browser import ChromiumNotFound, chromium_path, run_isolated
+from labdeck.browser import ChromiumNotFound, chromium_path
 from labdeck.diagnostics import Diagnostics
 from labdeck.mermaid import (Diagram, apply_mermaid, find_mermaid_blocks,
                              render_mermaid, replace_mermaid_blocks)
@@ -25,13 +25,13 @@ NOWHERE = "/nonexistent/chromium"
 
 @pytest.fixture(scope="module")
 def mermaid_installed():
-    if not (mermaid.MERMAID_DIR / "dist" / "mermaid.min.js").is_file():
+    if not (mermaid.MERMAID_DIR / mermaid.ENTRY).is_file():
         try:
             subprocess.run(["npm", "ci", "--prefix", str(mermaid.NODE), "--no-audit", "--no-fund"],
                            capture_output=True, timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
             pytest.skip(f"npm cannot install mermaid: {e}")
-    if not (mermaid.MERMAID_DIR / "dist" / "mermaid.min.js").is_file():
+    if not (mermaid.MERMAID_DIR / mermaid.ENTRY).is_file():
         pytest.skip("npm could not install mermaid into labdeck/node/node_modules (run ./dev)")
     try:
         chromium_path()
@@ -192,7 +192,7 @@ def test_broken_mermaid_bundle_warns_instead_of_crashing(mermaid_installed, tmp_
     fake = tmp_path / "mermaid"
     (fake / "dist").mkdir(parents=True)
     (fake / "package.json").write_text('{"version": "0.0.0-broken"}')
-    (fake / "dist" / "mermaid.min.js").write_text("this is not javascript (")
+    (fake / "dist" / "mermaid.esm.min.mjs").write_text("this is not javascript (")
     diags = Diagnostics()
     assert render_mermaid([Diagram(FLOWCHART, "a.md", 3)], tmp_path / "cache", diags,
                           mermaid_dir=fake) == {}
@@ -249,9 +249,7 @@ def test_diagrams_drawn_in_one_browser_each_get_their_own_result(mermaid_install
     labels = [f"Node{i}x" for i in range(7)]
     sources = {f"k{i}": f'flowchart LR\n  A["{label}"] --> B["end {i}"]\n' for i, label in enumerate(labels)}
     sources["k3"] = BROKEN
-    js = mermaid.MERMAID_DIR / "dist" / "mermaid.min.js"
-    # in a thread of its own: another test's Playwright session may be running in this one
-    results = run_isolated(mermaid._render_in_browser, sources, js, chromium_path())
+    results = mermaid._render_in_browser(sources, mermaid.MERMAID_DIR / mermaid.ENTRY, chromium_path())
     assert sorted(results) == sorted(sources)
     assert "error" in results["k3"] and "svg" not in results["k3"]
     for i, label in enumerate(labels):
