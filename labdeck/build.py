@@ -246,37 +246,22 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         loaded.append((manifest, deck, seconds + shared + time.perf_counter() - started))
     # Decks without diagrams are written first, while the diagram browser
     # (started during parsing) finishes drawing on the other core.
-    drawn = {id(d) for _, d, _ in loaded if _has_diagrams(d)}
-    loaded.sort(key=lambda item: id(item[1]) in drawn)
-    for manifest, deck, load_seconds in loaded:
-        if id(deck) in drawn:
-            _render_diagrams([d for _, d, _ in loaded if id(d) in drawn], cache, diagrams, result.diagnostics)
-            drawn = set()
-        started = time.perf_counter() - load_seconds
-        try:
-            page = render.deck_page(deck, env, caches)
-            for rel, src in sorted(deck.assets.items()):
-                copy_output(out, rel, src)
-            for rel, text in deck.stylesheets.items():
-                write_output(out, rel, text)
-            write_output(out, deck.html_name, page)
-        except BuildError as e:
-            result.diagnostics.extend(_one(e))
-            result.failed.append(manifest)
-            continue
-        except OSError as e:               # a full disk, a file in the way: name the output file
-            result.diagnostics.add(os_error(e, display_path(out)))
-            result.failed.append(manifest)
-            continue
-        except Exception as e:
-            result.diagnostics.extend(_one(_unexpected(manifest, e)))
+    plain = [item for item in loaded if not _has_diagrams(item[1])]
+    drawn = [item for item in loaded if _has_diagrams(item[1])]
+    pages = _write_pages(out, [d for _, d, _ in plain], env, caches)
+    if drawn:
+        _render_diagrams([d for _, d, _ in drawn], cache, diagrams, result.diagnostics)
+        pages += _write_pages(out, [d for _, d, _ in drawn], env, caches)
+    for (manifest, deck, load_seconds), (error, write_seconds) in zip(plain + drawn, pages):
+        if error is not None:
+            result.diagnostics.add(error)
             result.failed.append(manifest)
             continue
         result.written.append(out / deck.html_name)
         result.decks[deck.stem] = deck
         summary = model.summary(deck, display_path(deck.manifest))
         summaries[deck.stem] = summary
-        seconds = time.perf_counter() - started
+        seconds = load_seconds + write_seconds
         line = f"{deck.stem}: {len(deck.slides)} slides, {{}} → {display_path(out / deck.html_name)}"
         if not quiet:
             print(line.replace("{}", f"{seconds:.2f}s", 1))
@@ -305,6 +290,32 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             result.diagnostics.warning(display_path(cache.folder), None,
                                        f"cannot write the build cache ({e.strerror or e}): going on without it")
     return result
+
+
+def _write_pages(out: Path, decks: list[Deck], env, caches: Caches) -> list[tuple]:
+    """Each deck's page assembled and written, with what went wrong (a Diagnostic or
+    None) and the seconds it took; half of the work on the other core (forked.py)."""
+    from . import render
+    from .forked import map_halves
+
+    def write(deck: Deck) -> tuple:
+        started = time.perf_counter()
+        try:
+            page = render.deck_page(deck, env, caches)
+            for rel, src in sorted(deck.assets.items()):
+                copy_output(out, rel, src)
+            for rel, text in deck.stylesheets.items():
+                write_output(out, rel, text)
+            write_output(out, deck.html_name, page)
+        except BuildError as e:
+            return e.diagnostic, 0.0
+        except OSError as e:               # a full disk, a file in the way: name the output file
+            return os_error(e, display_path(out)), 0.0
+        except Exception as e:
+            return _unexpected(deck.manifest, e).diagnostic, 0.0
+        return None, time.perf_counter() - started
+
+    return map_halves(write, decks, [len(d.slides) for d in decks])
 
 
 def _write_single_files(out: Path, result: BuildResult, deck_stamps: list) -> None:

@@ -25,7 +25,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.token import STANDARD_TYPES, Token
 from pygments.util import ClassNotFound
 
-from . import marked
+from . import forked, marked
 from .memo import Caches
 from .remark import ContentClass
 
@@ -407,19 +407,6 @@ def _render_job(job: tuple[list, bool, dict]) -> str:
     return render_tree(*job)
 
 
-def _die_with_parent(parent: int) -> None:
-    """Pool initializer: a worker ends when its build does (even killed with SIGKILL)."""
-    import ctypes
-    import os
-    import signal
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG (Linux)
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:              # the parent died before the call above
-        os._exit(1)
-
-
 class RenderQueue:
     """Renders texts into `store` on every core while the build goes on parsing.
 
@@ -445,25 +432,16 @@ class RenderQueue:
                 self.buffer[key] = job
                 self.size += len(source_text(job[0]))
         # Only creating the pool forks: once it runs (its own threads included), batches just go.
-        if self.workers > 1 and self.size >= self.BATCH and (self.pool is not None or self._may_fork()):
+        if self.workers > 1 and self.size >= self.BATCH and (self.pool is not None or forked.may_fork()):
             self._send()
-
-    @staticmethod
-    def _may_fork() -> bool:
-        # Forking a process that runs other threads (watch mode's observer and
-        # server) can copy a lock held mid-way: render in-process there.
-        import threading
-        return threading.active_count() == 1
 
     def _send(self) -> None:
         if self.pool is None:
-            import multiprocessing
-            import os
             # Pygments lexers load in the workers, when a code block needs one: most
             # languages of a deck appear a few times (python, sql, ruby cost 30-60 ms
             # each to load), so one worker loading each beats the main process, whose
             # parsing is the build's critical path, loading them all before the fork.
-            self.pool = multiprocessing.get_context("fork").Pool(self.workers, _die_with_parent, (os.getpid(),))
+            self.pool = forked.pool(self.workers)
         keys = list(self.buffer)
         self.sent.update(keys)
         jobs = [self.buffer[k] for k in keys]
