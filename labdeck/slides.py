@@ -120,9 +120,14 @@ def parse_cached(text: str, caches: Caches) -> list[remark.ParsedSlide]:
     return slides
 
 
-def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnostics) -> list[Piece]:
+def _parse_chapter(ch: ChapterSource, text: str) -> list[remark.ParsedSlide]:
+    """A chapter's slides, refused when nested deeper than our limits. A text found
+    in the memo passed these checks already (decks share most chapters)."""
+    parsed = ch.caches.parsed.get(text)
+    if parsed is not None:
+        return parsed
     try:
-        parsed = parse_cached(text, ch.caches)
+        parsed = remark.parse(text)
     except remark.TooDeep as e:
         path, line = ch.position(e.offset)
         raise BuildError(path, line, f".name[ blocks nested more than {remark.MAX_NESTING} deep "
@@ -132,6 +137,11 @@ def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnost
         path, line = ch.position(m.start())
         raise BuildError(path, line, f"blockquotes or lists nested more than {MAX_BLOCK_NESTING} deep "
                                      f"(labdeck's limit): refused")
+    return ch.caches.parsed.remember(text, parsed)
+
+
+def chapter_pieces(ch: ChapterSource, model: Chapter, text: str, diags: Diagnostics) -> list[Piece]:
+    parsed = _parse_chapter(ch, text)
     pieces = []
     for p in parsed:
         for offset, opener in p.unclosed:

@@ -136,27 +136,27 @@ def _substitute(text: str, values: dict) -> str:
 def _expand_lines(chapter: ChapterSource, values: dict, root: Path, sources: Sources, diags: Diagnostics) -> None:
     """@@ strings, @@LINK and @@INCLUDE; remembered per chapter text (decks share
     chapters, watch mode rebuilds them), checked against the included files' text."""
-    key = (chapter.text, chapter.source, chapter.first_line, str(root),
-           tuple(str(values.get(k, "")) for k in ("chat", "gitrepo", "slides", "zip", "html", "title")))
+    chapter.text = _substitute(chapter.text, values)
+    # keyed by the text after the @@ strings: decks with other titles share the rest
+    key = (chapter.text, chapter.source, chapter.first_line, str(root))
     hit = sources.caches.expanded.get(key)
     if hit is not None and all(sources.read(p) == t for p, t in hit[4]):
         chapter.text, chapter.origins = hit[0], hit[1]
         chapter.dependencies.update(hit[2])
         chapter.linked.update(hit[3])
         return
-    includes = _expand_uncached(chapter, values, root, sources)
+    includes = _expand_uncached(chapter, root, sources)
     included = [(p, sources.read(p)) for p in includes]
     sources.caches.expanded.remember(key, (chapter.text, chapter.origins, set(chapter.dependencies),
                                            dict(chapter.linked), included))
 
 
-def _expand_uncached(chapter: ChapterSource, values: dict, root: Path, sources: Sources) -> list[Path]:
+def _expand_uncached(chapter: ChapterSource, root: Path, sources: Sources) -> list[Path]:
     """@@LINK and @@INCLUDE, line by line so every output line keeps its origin.
     Returns the included files."""
-    text = _substitute(chapter.text, values)
+    text = chapter.text
     includes: list[Path] = []
     if "@@INCLUDE[" not in text and "@@LINK[" not in text:
-        chapter.text = text
         return includes
     base = Path(_real(root, sources.caches)).parent       # the folder above the source root, even when root is "."
     lines, origins = _expand_text(text, chapter.source, chapter.first_line, base, sources, chapter, includes, [])

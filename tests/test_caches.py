@@ -78,3 +78,22 @@ def test_a_repointed_chapter_symlink_is_followed_in_the_same_session(tmp_path):
     assert (src / "b.md").resolve() in second.decks["one"].dependencies
     assert (src / "a.md").resolve() not in second.decks["one"].dependencies
     assert "From b" in (out / "one.html").read_text()
+
+
+def test_decks_sharing_a_chapter_each_get_their_own_manifest_strings(tmp_path):
+    """The expansion memo is shared by the decks of a build: a chapter naming @@TITLE@@
+    and including a file shows each deck's own title, and both include the file."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "part.md").write_text("Included words\n", encoding="utf-8")
+    (src / "a.md").write_text("## Deck @@TITLE@@\n\n@@INCLUDE[src/part.md]\n\n---\n\n## Plain\n", encoding="utf-8")
+    (src / "one.yml").write_text("title: First deck\ncontent:\n- a.md\n", encoding="utf-8")
+    (src / "two.yml").write_text("title: Second deck\ncontent:\n- a.md\n", encoding="utf-8")
+    out = tmp_path / "dist"
+    result = build([src / "one.yml", src / "two.yml"], out, quiet=True, cache_dir=tmp_path / "cache")
+    assert result.ok, result.diagnostics
+    for stem, title, other in (("one", "First deck", "Second deck"), ("two", "Second deck", "First deck")):
+        page = (out / f"{stem}.html").read_text(encoding="utf-8")
+        assert f"Deck {title}" in page and f"Deck {other}" not in page
+        assert "Included words" in page
+        assert (src / "part.md").resolve() in result.decks[stem].dependencies
