@@ -263,7 +263,7 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
     rendered are absent). Diagrams are `(source, path, line)`: the position is
     only used for warnings, once per distinct source (its first occurrence).
     Uncached ones are rendered in one Chromium launch (`browser_path`, else
-    labdeck.browser.chromium_path()'s choice); cached ones need neither Chromium
+    labdeck.browser.drawing_browser_path()'s choice); cached ones need neither Chromium
     nor a browser launch. `mermaid_dir`: the mermaid package (default: see locate()).
     With `early` (started while the decks were parsed), its browser draws them."""
     first: dict[str, Diagram] = {}
@@ -302,7 +302,7 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
         todo[key] = src
 
     if todo:
-        from labdeck.browser import ChromiumNotFound, chromium_path
+        from labdeck.browser import ChromiumNotFound, drawing_browser_path
 
         mermaid_js = mermaid_dir / ENTRY
         d = first[next(iter(todo.values()))]
@@ -311,7 +311,7 @@ def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
             problem = f"{mermaid_js} not found (run `npm ci` in a checkout, or set LABDECK_MERMAID)"
         else:
             try:
-                browser_path = chromium_path(browser_path)
+                browser_path = drawing_browser_path(browser_path)
             except ChromiumNotFound as e:
                 problem = str(e)
         if problem:
@@ -453,10 +453,10 @@ class EarlyDiagrams:
     def _start(self) -> bool:
         import subprocess
         import sys
-        from labdeck.browser import ChromiumNotFound, chromium_path
+        from labdeck.browser import ChromiumNotFound, drawing_browser_path
         mermaid_js = self.mermaid_dir / ENTRY
         try:
-            browser = chromium_path(self.browser_path)
+            browser = drawing_browser_path(self.browser_path)
         except ChromiumNotFound:
             browser = None
         if browser is None or not mermaid_js.is_file():

@@ -256,3 +256,25 @@ def test_diagrams_drawn_in_one_browser_each_get_their_own_result(mermaid_install
         if i != 3:
             assert label in results[f"k{i}"]["svg"]
             assert not any(other in results[f"k{i}"]["svg"] for other in labels if other != label)
+
+
+def test_diagrams_are_drawn_by_the_headless_shell_when_one_is_installed_and_no_browser_is_named(
+        tmp_path, monkeypatch):
+    from labdeck import browser
+    shell, chromium = tmp_path / "chromium-headless-shell", tmp_path / "chromium"
+    for exe in (shell, chromium):
+        exe.write_text("#!/bin/sh\n")
+        exe.chmod(0o755)
+    monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "no-playwright-browsers"))
+    monkeypatch.delenv("LABDECK_CHROMIUM", raising=False)
+    monkeypatch.setattr(browser, "SYSTEM_CHROMIUM", str(chromium))
+    monkeypatch.setattr(browser, "SYSTEM_HEADLESS_SHELL", str(shell))
+    assert browser.drawing_browser_path() == str(shell)
+    assert browser.drawing_browser_path(str(chromium)) == str(chromium)        # --browser wins
+    monkeypatch.setenv("LABDECK_CHROMIUM", str(chromium))
+    assert browser.drawing_browser_path() == str(chromium)                      # so does the variable
+    monkeypatch.delenv("LABDECK_CHROMIUM")
+    shell.unlink()
+    assert browser.drawing_browser_path() == str(chromium)                      # no shell: chromium draws
+    with pytest.raises(ChromiumNotFound):
+        browser.drawing_browser_path(str(tmp_path / "nowhere"))
