@@ -51,7 +51,7 @@ class Caches:
         self.trees = Table(20_000)          # ids of a content tree's items → (the items, HTML)
         # render.py
         self.image_refs = Table(20_000)     # slide HTML → the local files it loads
-        self.markup = Table(20_000)         # a slide's fields → its container's HTML
+        self.markup = Table(20_000)         # a slide's fields → its container's HTML around its numbers
         self.topics = Table(5_000)          # `:XX:` line text → inline HTML
         # build.py
         self.summaries = Table(100)         # build.json path → ((mtime, size), the decks it lists)

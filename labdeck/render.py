@@ -189,27 +189,33 @@ def deck_sections(deck: Deck) -> list[list]:
 
 
 def _slide_markup_cached(s, prefix: str, total: int, caches: Caches) -> str:
-    # A rebuild in watch mode gives most slides the same HTML objects again.
-    key = (s.number, s.display_number, total, prefix, s.name, tuple(s.classes), str(s.pos), s.html, s.notes_html,
-           _slide_style(s.properties))
-    found = caches.markup.get(key)
-    if found is None:
-        found = caches.markup.remember(key, slide_markup(s, prefix, total))
-    return found
+    # Everything but the numbers is the same in every deck showing the slide (decks
+    # share chapters) and at every rebuild in watch mode: remembered without them.
+    key = (s.name, s.pos, tuple(s.classes), s.html, s.notes_html, _slide_style(s.properties))
+    parts = caches.markup.get(key)
+    if parts is None:
+        parts = caches.markup.remember(key, _slide_parts(s))
+    return slide_markup(s, prefix, total, parts)
 
 
-def slide_markup(s, prefix: str, total: int) -> str:
+def slide_markup(s, prefix: str, total: int, parts: tuple[str, str] | None = None) -> str:
     """One slide container: remark's DOM (docs/deck-html.md). Slide and notes
     HTML are ours (rendered from trusted Markdown); every attribute is escaped."""
+    head, tail = parts or _slide_parts(s)
+    return (f'<div class="remark-slide-container" id="slide-{s.number}" data-number="{s.number}"{head}'
+            f'<div class="remark-slide-number">{prefix}{s.display_number}/{total}</div>{tail}')
+
+
+def _slide_parts(s) -> tuple[str, str]:
+    """A slide container's markup before and after its number, from its name on."""
     name = f' data-name="{escape(s.name)}"' if s.name else ""
-    classes = "".join(" " + escape(c) for c in s.classes)
+    classes = escape("".join(" " + c for c in s.classes))
     style = _slide_style(s.properties)
     style = f' style="{escape(style)}"' if style else ""
     notes = f'\n<template class="remark-slide-notes">{s.notes_html}</template>' if s.notes_html else ""
-    return (f'<div class="remark-slide-container" id="slide-{s.number}" data-number="{s.number}"{name} '
-            f'data-source="{escape(str(s.pos))}">\n<div class="remark-slide-scaler"><div class="remark-slide">\n'
-            f'<div class="remark-slide-content{classes}"{style}>\n{s.html}\n'
-            f'<div class="remark-slide-number">{prefix}{s.display_number}/{total}</div>\n</div>\n</div></div>{notes}\n</div>')
+    head = (f'{name} data-source="{escape(str(s.pos))}">\n<div class="remark-slide-scaler"><div class="remark-slide">\n'
+            f'<div class="remark-slide-content{classes}"{style}>\n{s.html}\n')
+    return head, f'\n</div>\n</div></div>{notes}\n</div>'
 
 
 def _slide_style(props: dict[str, str]) -> str:
