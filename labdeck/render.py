@@ -73,9 +73,9 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, caches: Caches, s
                 continue
             if "\x00" in ref:
                 raise BuildError(slide.pos.path, slide.pos.line, "image name holding a NUL character")
-            target = (root / ref).resolve()
+            target = _resolved(root / ref, caches)
             if "%" in ref and not target.is_file():     # `a%20b.png`: the file is `a b.png`
-                target = (root / unquote(ref)).resolve()
+                target = _resolved(root / unquote(ref), caches)
             if not target.is_relative_to(resolved_root):
                 raise BuildError(slide.pos.path, _line_of(root, slide, ref), f"image '{ref}' is outside the source folder")
             if not target.is_file():    # remark shows a broken picture: a warning, not a refused deck
@@ -87,6 +87,17 @@ def collect_images(deck: Deck, root: Path, diags: Diagnostics, caches: Caches, s
             from .offline import point_at_copies
             point_at_copies(slide, copies)
     return assets
+
+
+def _resolved(path: Path, caches: Caches) -> Path:
+    """path.resolve() (a symlink loop still raises), remembered for the build like
+    source.real_path: the decks of a build show mostly the same pictures, and
+    resolving stats every folder on the way."""
+    key = str(path)
+    found = caches.realpaths.get(key)
+    if found is None:
+        found = caches.realpaths.remember(key, str(path.resolve()))
+    return Path(found)
 
 
 def _remote_origin(deck: Deck, slide, ref: str) -> tuple[str, int]:

@@ -74,10 +74,10 @@ class TitleSlides:
 
 
 def _inside(path: Path, root: Path, caches: Caches) -> bool:
-    return os.path.commonpath([_real(path, caches), _real(root, caches)]) == _real(root, caches)
+    return os.path.commonpath([real_path(path, caches), real_path(root, caches)]) == real_path(root, caches)
 
 
-def _real(path: Path, caches: Caches) -> str:
+def real_path(path: Path, caches: Caches) -> str:
     """realpath, remembered for the build (hundreds of chapters, each resolved several times)."""
     key = str(path)
     found = caches.realpaths.get(key)
@@ -158,7 +158,7 @@ def _expand_uncached(chapter: ChapterSource, root: Path, sources: Sources) -> li
     includes: list[Path] = []
     if "@@INCLUDE[" not in text and "@@LINK[" not in text:
         return includes
-    base = Path(_real(root, sources.caches)).parent       # the folder above the source root, even when root is "."
+    base = Path(real_path(root, sources.caches)).parent       # the folder above the source root, even when root is "."
     lines, origins = _expand_text(text, chapter.source, chapter.first_line, base, sources, chapter, includes, [])
     chapter.text = "\n".join(lines)
     chapter.origins = origins
@@ -180,7 +180,7 @@ def _expand_text(text: str, source: str, first_line: int, base: Path, sources: S
         for m in _LINK.finditer(line):
             target = _resolve(base, m.group(1), where, "@@LINK", sources.caches)
             # the copy's name is the file's normalised place under the base: never a `..` out of files/
-            links[m.group(1)] = "files/" + Path(os.path.relpath(_real(target, sources.caches), base)).as_posix()
+            links[m.group(1)] = "files/" + Path(os.path.relpath(real_path(target, sources.caches), base)).as_posix()
             chapter.linked[links[m.group(1)]] = target
         if links:
             line = _LINK.sub(lambda m: f"[{m.group(1)}]({links[m.group(1)]})", line)
@@ -191,7 +191,7 @@ def _expand_text(text: str, source: str, first_line: int, base: Path, sources: S
         current, current_origin, pos = "", where, 0
         for m in _INCLUDE.finditer(line):
             target = _resolve(base, m.group(1), where, "@@INCLUDE", sources.caches)
-            real = _real(target, sources.caches)
+            real = real_path(target, sources.caches)
             if real in stack:
                 raise BuildError(where[0], where[1], f"@@INCLUDE[{m.group(1)}] includes itself")
             if len(stack) >= MAX_INCLUDE_DEPTH:
@@ -258,7 +258,7 @@ def load_chapters(manifest: Manifest, root: Path, sources: Sources, diags: Diagn
                 raise BuildError(manifest.rel, item.line, f"chapter '{item.path}' not found")
             path, rel = _follow_text_symlink(path, item.path, root, sources)
             ch = ChapterSource(rel, path, sources.read(path), 1, part_no, caches=sources.caches)
-            ch.dependencies.add(Path(_real(path, sources.caches)))
+            ch.dependencies.add(Path(real_path(path, sources.caches)))
         _expand_lines(ch, values, root, sources, diags)
         ch.titles = titles_of(ch.text, sources.caches)
         return [ch]
