@@ -41,7 +41,6 @@ from typing import Iterable, NamedTuple
 from labdeck.diagnostics import Diagnostics
 from labdeck.write import write_atomic      # two builds may share the cache: no half-written file
 
-REPO_ROOT = Path(__file__).resolve().parent.parent         # the folder holding the labdeck package
 NODE = Path(__file__).resolve().parent / "node"          # package.json + package-lock.json (package data)
 MERMAID_DIR = NODE / "node_modules" / "mermaid"          # a checkout, after `npm ci` in NODE
 MERMAID_VERSION = json.loads((NODE / "package.json").read_text(encoding="utf-8"))["dependencies"]["mermaid"]
@@ -191,10 +190,13 @@ def _one_line_error(message: str) -> str:
 
 # The drawing page: mermaid's ES module build, imported from its file (Chromium allows that with
 # --allow-file-access-from-files), so that only the chunks of the diagram kinds met are loaded and
-# compiled (a flowchart: 2.5 MB of the 5.3 MB the one-file build parses). `draw` runs one diagram.
+# compiled (a flowchart: 2.5 MB of the 5.3 MB the one-file build parses). The page is written with
+# the diagrams known at launch and draws them on its own, one after the other, as soon as mermaid
+# is loaded: nothing of ours runs meanwhile. `drawn[key]` is each one's result; `draw` adds one.
 _PAGE = """<!doctype html><meta charset="utf-8"><script>
 window.ready = import(%(module)s).then(m => { window.mermaid = m.default; mermaid.initialize(%(config)s); return true; });
-window.draw = async (id, src) => {
+let queue = window.ready;
+const drawOne = async (id, src) => {
   try {
     const { svg } = await mermaid.render(id, src);
     return { svg };
@@ -204,54 +206,90 @@ window.draw = async (id, src) => {
     return { error: String((e && e.message) || e) };
   }
 };
+window.draw = (id, src) => (queue = queue.then(() => drawOne(id, src)));
+window.drawn = {};
+for (const [key, id, src] of %(jobs)s) window.drawn[key] = draw(id, src);
 </script>"""
 ENTRY = Path("dist") / "mermaid.esm.min.mjs"       # in the mermaid package
 
 
-def _open_page(browser, timeout: float) -> str:
-    """A session on the drawing page once mermaid is loaded; raises if it cannot load."""
-    from labdeck.devtools import DevToolsError, evaluate
-    deadline = time.monotonic() + timeout
-    while True:
-        session = browser.page_session(timeout)
-        try:        # until the page's own document is there, `ready` is undefined or its context goes away
-            if evaluate(browser, session, "window.ready && window.ready.then(() => location.href)", timeout):
-                return session
-        except DevToolsError as e:
-            if "context" not in str(e).lower():
-                raise DevToolsError(f"mermaid did not load: {e}") from None
-        if time.monotonic() > deadline:
-            raise DevToolsError("mermaid did not load in time")
-        time.sleep(0.01)
+def _svg_id(key: str) -> str:
+    return f"mermaid-{key[:16]}"
 
 
-def _draw(jobs, mermaid_js: Path, browser_path: str):
-    """(key, {"svg": ...} or {"error": ...}) for each (key, source) of `jobs`, as they come, in one
-    Chromium launch and one page; `mermaid_js` is the package's ES module entry (ENTRY). Raises on a
-    browser that cannot start or a mermaid that cannot load.
-    (Two pages drawing at once were slower on 2 cores: 7.4-7.8 s instead of 6.0-6.3 s for the
-    corpus's 16 diagrams, the second page paying mermaid's load and warm-up again.)"""
-    import tempfile
-    from labdeck.devtools import DevToolsError, PipeBrowser, evaluate
+class DrawingBrowser:
+    """Chromium drawing diagrams on one page, in the background: started with the diagrams
+    known so far (key -> source), which it draws at once; `results()` collects those and draws
+    any other asked for. Raises OSError when the browser cannot start.
+    (Two pages drawing at once were slower on 2 cores: the second one pays mermaid's load and
+    warm-up again.)"""
 
-    timeout = RENDER_TIMEOUT_MS / 1000
-    with tempfile.TemporaryDirectory(prefix="labdeck-mermaid-") as tmp:
-        host = Path(tmp) / "draw.html"
+    def __init__(self, sources: dict[str, str], mermaid_js: Path, browser_path: str):
+        import tempfile
+        from labdeck.devtools import PipeBrowser
+        self.first = set(sources)
+        self.owner = os.getpid()        # a forked render worker inherits this object: never its to close
+        self.folder = tempfile.mkdtemp(prefix="labdeck-mermaid-")
+        jobs = json.dumps([[key, _svg_id(key), src] for key, src in sources.items()])
+        host = Path(self.folder) / "draw.html"
         host.write_text(_PAGE % {"module": json.dumps(Path(mermaid_js).resolve().as_uri()),
-                                 "config": json.dumps(MERMAID_CONFIG)}, encoding="utf-8")
-        with PipeBrowser(browser_path, host.as_uri(), ["--allow-file-access-from-files"]) as browser:
-            session = _open_page(browser, timeout)
-            for key, src in jobs:
-                try:
-                    yield key, evaluate(browser, session, f"draw({json.dumps(f'mermaid-{key[:16]}')}, "
-                                                          f"{json.dumps(src)})", timeout)
-                except DevToolsError as e:   # a diagram that hangs or kills the page: not cached
-                    yield key, {"error": _one_line_error(str(e)), "transient": True}
+                                 "config": json.dumps(MERMAID_CONFIG),
+                                 "jobs": jobs.replace("<", "\\u003c")},     # no `</script>` inside
+                        encoding="utf-8")
+        try:
+            self.browser = PipeBrowser(browser_path, host.as_uri(), ["--allow-file-access-from-files"])
+        except OSError:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+
+    def results(self, todo: dict[str, str]) -> dict[str, dict]:
+        """key -> {"svg": ...} or {"error": ...} for each of `todo` (key -> source). Raises
+        DevToolsError when mermaid cannot load; a diagram that hangs or kills the page gets a
+        "transient" error (not cached)."""
+        from labdeck.devtools import DevToolsError, evaluate
+        timeout = RENDER_TIMEOUT_MS / 1000
+        session = self._page(timeout)
+        out = {}
+        for key, src in todo.items():
+            expr = (f"drawn[{json.dumps(key)}]" if key in self.first
+                    else f"draw({json.dumps(_svg_id(key))}, {json.dumps(src)})")
+            try:
+                out[key] = evaluate(self.browser, session, expr, timeout)
+            except DevToolsError as e:
+                out[key] = {"error": _one_line_error(str(e)), "transient": True}
+        return out
+
+    def _page(self, timeout: float) -> str:
+        """A session on the drawing page once mermaid is loaded."""
+        from labdeck.devtools import DevToolsError, evaluate
+        deadline = time.monotonic() + timeout
+        while True:
+            session = self.browser.page_session(timeout)
+            try:        # until the page's own document is there, `ready` is undefined or its context goes away
+                if evaluate(self.browser, session, "window.ready && window.ready.then(() => location.href)", timeout):
+                    return session
+            except DevToolsError as e:
+                if "context" not in str(e).lower():
+                    raise DevToolsError(f"mermaid did not load: {e}") from None
+            if time.monotonic() > deadline:
+                raise DevToolsError("mermaid did not load in time")
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        if os.getpid() == self.owner:
+            self.browser.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _render_in_browser(todo: dict[str, str], mermaid_js: Path, browser_path: str) -> dict[str, dict]:
-    """key -> {"svg": ...} or {"error": ...}, for all `todo` (key -> source)."""
-    return dict(_draw(todo.items(), mermaid_js, browser_path))
+    """key -> {"svg": ...} or {"error": ...}, for all `todo` (key -> source), in one Chromium
+    launch and one page; `mermaid_js` is the package's ES module entry (ENTRY). Raises on a
+    browser that cannot start or a mermaid that cannot load."""
+    drawing = DrawingBrowser(todo, mermaid_js, browser_path)
+    try:
+        return drawing.results(todo)
+    finally:
+        drawing.close()
 
 
 def render_mermaid(diagrams: Iterable[Diagram | tuple[str, str, int | None]],
@@ -365,31 +403,36 @@ def apply_mermaid(slides, cache_dir: Path, diags: Diagnostics,
 class EarlyDiagrams:
     """A diagram browser started as soon as the build meets a mermaid block.
 
-    Launching Chromium and loading mermaid takes seconds: `feed()` each
-    chapter's Markdown while parsing, and the first uncached diagram starts
-    `python -m labdeck.mermaid` (a process, not a thread: the build forks its
-    render workers, which threads would forbid), which draws every diagram it
-    is sent while the build goes on. `results()` then collects them; a
-    build that fails before drops the object, which stops the process."""
+    Launching Chromium and loading mermaid takes seconds: `look_ahead()` the
+    manifests before parsing (or `feed()` Markdown texts), and the uncached
+    diagrams found start a DrawingBrowser, which draws them while the build goes
+    on (Chromium's own processes: the build runs no thread, so it may still fork
+    its render workers). `results()` then collects them; a build that fails
+    before drops the object, which closes the browser."""
 
     def __init__(self, cache_dir: Path, browser_path: str | None = None, mermaid_dir: Path | None = None):
         self.cache = Path(cache_dir) / "mermaid"
         self.browser_path = browser_path
         self.mermaid_dir = mermaid_dir
         self.version = None
-        self.proc = None
-        self.sent: set[str] = set()
+        self.drawing: DrawingBrowser | None = None
+        self.found: dict[str, str] = {}         # key -> source, uncached, not yet handed to a browser
         self.disabled = False
+        self._close = None
 
     @property
     def started(self) -> bool:
-        return self.proc is not None
+        return self.drawing is not None
 
     def feed(self, text: str) -> None:
-        """Send the uncached diagrams of a Markdown text (a raw `<pre class="mermaid">`
+        """Start drawing the uncached diagrams of a Markdown text (a raw `<pre class="mermaid">`
         passes through Markdown as it is: its textContent is already known here)."""
-        if self.disabled or "mermaid" not in text:
-            return
+        self._collect(text)
+        self._start()
+
+    def _collect(self, text: str) -> None:
+        if self.disabled or self.started or "mermaid" not in text:
+            return                      # once started, results() draws what the page was not given
         for _, src in _blocks(text):
             if self.version is None:
                 if self.mermaid_dir is None:
@@ -399,15 +442,16 @@ class EarlyDiagrams:
                     self.disabled = True        # render_mermaid will say why
                     return
             key = _key(self.version, src)
-            if key in self.sent or (self.cache / f"{key}.svg").exists() or (self.cache / f"{key}.err").exists():
+            if key in self.found or (self.cache / f"{key}.svg").exists() or (self.cache / f"{key}.err").exists():
                 continue
-            self._send(key, src)
+            self.found[key] = src
 
     def look_ahead(self, manifests, source_root: Path | None = None) -> None:
         """Feed the chapter files the manifests name, before the build parses anything: the
         browser then starts (and mermaid loads) while the first decks are parsed, not when
-        the first deck with a diagram is done. A guess from the raw files (a block that ends up
-        excluded is drawn for nothing); what parsing finds is fed afterwards all the same."""
+        the first deck with a diagram is done, with every diagram found given to it at once.
+        A guess from the raw files (a block that ends up excluded is drawn for nothing); what
+        parsing finds is fed afterwards all the same."""
         from labdeck.manifest import load_manifest
         seen: set[Path] = set()
 
@@ -418,11 +462,9 @@ class EarlyDiagrams:
                 elif item.path is not None:
                     yield item.path
                 elif item.text is not None:
-                    self.feed(item.text)
+                    self._collect(item.text)
 
         for manifest in manifests:
-            if self.disabled:
-                return
             try:
                 m = load_manifest(Path(manifest), Diagnostics())
             except Exception:           # the build reports it
@@ -438,98 +480,30 @@ class EarlyDiagrams:
                 except OSError:
                     continue
                 if b"mermaid" in data:
-                    self.feed(data.decode("utf-8", "replace").replace("\r\n", "\n"))
-
-    def _send(self, key: str, src: str) -> None:
-        if self.proc is None and not self._start():
-            return
-        self.sent.add(key)
-        try:
-            self.proc.stdin.write(json.dumps({"key": key, "source": src}) + "\n")
-            self.proc.stdin.flush()
-        except OSError:                 # it died: results() will say so
-            pass
+                    self._collect(data.decode("utf-8", "replace").replace("\r\n", "\n"))
+        self._start()
 
     def _start(self) -> bool:
-        import subprocess
-        import sys
+        if self.disabled or self.started or not self.found:
+            return False
         from labdeck.browser import ChromiumNotFound, drawing_browser_path
         mermaid_js = self.mermaid_dir / ENTRY
         try:
             browser = drawing_browser_path(self.browser_path)
-        except ChromiumNotFound:
-            browser = None
-        if browser is None or not mermaid_js.is_file():
+            if not mermaid_js.is_file():
+                raise FileNotFoundError(mermaid_js)
+            self.drawing = DrawingBrowser(self.found, mermaid_js, browser)
+        except (ChromiumNotFound, OSError):
             self.disabled = True                # render_mermaid will say why
             return False
-        self.proc = subprocess.Popen([sys.executable, "-m", "labdeck.mermaid", str(mermaid_js), browser],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, cwd=REPO_ROOT)
-        weakref.finalize(self, _stop, self.proc)
+        self._close = weakref.finalize(self, self.drawing.close)
         return True
 
     def results(self, todo: dict[str, str]) -> dict[str, dict]:
-        """key -> {"svg"} or {"error"} for every key of `todo` (key -> source)."""
-        for key, src in todo.items():
-            if key not in self.sent:
-                self._send(key, src)
-        proc, self.proc = self.proc, None
+        """key -> {"svg"} or {"error"} for every key of `todo` (key -> source); the browser is
+        closed after."""
+        drawing, self.drawing = self.drawing, None
         try:
-            out, err = proc.communicate(timeout=RENDER_TIMEOUT_MS / 1000 * (1 + len(self.sent)))
-        except Exception:
-            proc.kill()
-            proc.wait()
-            raise
-        results = {}
-        for line in out.splitlines():
-            try:
-                item = json.loads(line)
-            except ValueError:
-                continue
-            results[item.pop("key")] = item
-        if proc.returncode != 0 and not results:
-            raise RuntimeError(_one_line_error(err) if err.strip() else f"exit status {proc.returncode}")
-        return {k: v for k, v in results.items() if k in todo}
-
-
-
-def _stop(proc) -> None:
-    if proc.poll() is None:
-        proc.terminate()            # it closes its browser and removes its profile folder
-        try:
-            proc.wait(5)
-        except Exception:
-            proc.kill()
-            proc.wait()
-
-
-def _serve(mermaid_js: str, browser_path: str) -> int:
-    """The process EarlyDiagrams starts: draws each {"key", "source"} line of stdin,
-    answers {"key", "svg"|"error"} lines on stdout, ends at end of input."""
-    import queue
-    import signal
-    import sys
-    import threading
-    jobs: queue.Queue = queue.Queue()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))     # leaves through the `with` blocks: no browser left
-
-    def read():                     # read as they come, so that the build never blocks writing
-        for line in sys.stdin:
-            job = json.loads(line)
-            jobs.put((job["key"], job["source"]))
-        jobs.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        for key, result in _draw(iter(jobs.get, None), mermaid_js, browser_path):
-            print(json.dumps({"key": key, **result}), flush=True)
-    except Exception as e:          # one line for the build's warning, never a traceback
-        from labdeck.devtools import DevToolsError
-        print(e if isinstance(e, DevToolsError) else f"{type(e).__name__}: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-    sys.exit(_serve(*sys.argv[1:3]))
+            return drawing.results(todo)
+        finally:
+            self._close()

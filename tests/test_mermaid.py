@@ -233,8 +233,9 @@ def test_a_build_with_diagrams_draws_them_with_the_early_browser(mermaid_install
     real = mermaid.EarlyDiagrams._start
 
     def spy(self):
-        started.append(True)
-        return real(self)
+        launched = real(self)
+        started.extend([True] if launched else [])
+        return launched
 
     monkeypatch.setattr(mermaid.EarlyDiagrams, "_start", spy)
     result = build([tmp_path / "deck.yml"], tmp_path / "dist", cache_dir=tmp_path / "cache", quiet=True)
