@@ -50,16 +50,12 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
     saying what remark shows (marked.py renders them the same way)."""
     if chapter.text in chapter.caches.fences_ok:
         return
-    lines = chapter.text.split("\n")
-    runs = []                   # (line index, fence, what follows it on the line)
-    for n, line in enumerate(lines):
-        m = fences.LINE.match(line)
-        if m:
-            runs.append((n, m.group("fence"), m.group("info").strip()))
+    # (offset of the line, fence, what follows it on the line); LINE matches within one line
+    runs = [(m.start(), m.group("fence"), m.group("info").strip()) for m in fences.LINE.finditer(chapter.text)]
     found = False
     k = 0
     while k < len(runs):
-        n, fence, info = runs[k]
+        start, fence, info = runs[k]
         if len(info) > len(fence) and info.endswith(fence):
             k += 1                      # ```open url``` on one line: a lab directive, not a fence
             continue
@@ -75,10 +71,10 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
         if closed is None:
             found = True
             # marked backtracks: ```` becomes ``` (the extra backticks join the language) closed by ```
-            path, line = chapter.position(_line_offset(chapter.text, n))
+            path, line = chapter.position(start)
             if shorter is not None:
                 closed = shorter[0]
-                end_line = chapter.position(_line_offset(chapter.text, runs[closed][0]))[1]
+                end_line = chapter.position(runs[closed][0])[1]
                 diags.warning(path, line, f"code fence {fence} closed by {shorter[1]} on line {end_line}: "
                                           f"remark ends the code block there")
             else:
@@ -88,13 +84,6 @@ def check_fences(chapter: ChapterSource, diags: Diagnostics) -> None:
         k = closed + 1
     if not found:
         chapter.caches.fences_ok.remember(chapter.text, True)
-
-
-def _line_offset(text: str, index: int) -> int:
-    pos = 0
-    for _ in range(index):
-        pos = text.index("\n", pos) + 1
-    return pos
 
 
 def _first_text_offset(text: str, start: int) -> int:
