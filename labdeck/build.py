@@ -189,6 +189,10 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         if make_zip:        # nothing to rebuild, but the zip was asked for (maybe for the first time)
             write_output(out, "slides.zip", zip_folder(out))
         return result
+    # First: the diagram browser's start and mermaid's load take longer than anything here.
+    from .mermaid import EarlyDiagrams
+    diagrams = EarlyDiagrams(cache.folder, browser)   # draws while we parse and render (stopped when dropped)
+    diagrams.look_ahead(todo, source_root)            # starts it now if a chapter file has an uncached diagram
     summaries = _read_summaries(out, caches)
 
     from . import render
@@ -200,9 +204,6 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
     env = folders.environment()
     from .markdown import RenderQueue
     queue = RenderQueue(cache.store)      # renders on the other cores while we parse the next deck
-    from .mermaid import EarlyDiagrams
-    diagrams = EarlyDiagrams(cache.folder, browser)   # draws while we parse and render (stopped when dropped)
-    diagrams.look_ahead(todo, source_root)            # starts it now if a chapter file has an uncached diagram
     parsed = []
     for manifest in todo:
         started = time.perf_counter()
