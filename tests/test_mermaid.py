@@ -279,3 +279,22 @@ def test_diagrams_are_drawn_by_the_headless_shell_when_one_is_installed_and_no_b
     assert browser.drawing_browser_path() == str(chromium)                      # no shell: chromium draws
     with pytest.raises(ChromiumNotFound):
         browser.drawing_browser_path(str(tmp_path / "nowhere"))
+
+
+def test_look_ahead_starts_the_browser_from_the_chapter_files_the_manifests_name(mermaid_installed, tmp_path):
+    (tmp_path / "part").mkdir()
+    (tmp_path / "deck.yml").write_text("title: Ahead\ncontent:\n- plain.md\n- - part/flow.md\n")
+    (tmp_path / "plain.md").write_text("## Nothing to draw\n")
+    (tmp_path / "part" / "flow.md").write_text(f'## Flow\n\n<pre class="mermaid">\n{FLOWCHART}</pre>\n')
+    (tmp_path / "other.yml").write_text("title: No diagram\ncontent:\n- plain.md\n")
+    quiet = mermaid.EarlyDiagrams(tmp_path / "cache")
+    quiet.look_ahead([tmp_path / "other.yml", tmp_path / "missing.yml"])     # a bad manifest is the build's to report
+    assert not quiet.started
+    early = mermaid.EarlyDiagrams(tmp_path / "cache")
+    early.look_ahead([tmp_path / "deck.yml"])
+    assert early.started                      # before any parsing
+    [key] = early.found
+    assert early.found[key] == FLOWCHART
+    result = early.results({key: FLOWCHART})
+    assert "labdeck build" in result[key]["svg"]
+    assert not early.started
