@@ -97,3 +97,36 @@ def test_decks_sharing_a_chapter_each_get_their_own_manifest_strings(tmp_path):
         assert f"Deck {title}" in page and f"Deck {other}" not in page
         assert "Included words" in page
         assert (src / "part.md").resolve() in result.decks[stem].dependencies
+
+
+def test_a_build_runs_without_cycle_collections_and_restores_the_collector(tmp_path):
+    """build() pauses Python's cycle collector (a build keeps its objects until it ends
+    and makes no cyclic garbage) and leaves it as it found it."""
+    import gc
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.md").write_text("\n---\n\n".join(f"## Slide {n}\n\n- one\n- two `x`\n" for n in range(300)),
+                              encoding="utf-8")
+    (src / "one.yml").write_text("title: One\ncontent:\n- a.md\n", encoding="utf-8")
+    from labdeck.build import _build
+    collections = []        # collections that started while _build was on the stack
+
+    def callback(phase, info):
+        frame = sys._getframe()
+        while frame is not None and frame.f_code is not _build.__code__:
+            frame = frame.f_back
+        if phase == "start" and frame is not None:
+            collections.append(info["generation"])
+
+    gc.callbacks.append(callback)
+    try:
+        assert gc.isenabled()
+        assert build([src / "one.yml"], tmp_path / "dist", quiet=True, cache_dir=tmp_path / "cache").ok
+        assert collections == [] and gc.isenabled()
+        gc.disable()            # a caller that turned it off keeps it off
+        assert build([src / "one.yml"], tmp_path / "dist", quiet=True, cache_dir=tmp_path / "cache",
+                     force=True).ok
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.callbacks.remove(callback)
