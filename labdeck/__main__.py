@@ -1,6 +1,5 @@
 """`python -m labdeck`: the same command line as `labdeck`."""
-import sys
 
-from labdeck.cli import main
+from labdeck.cli import entry
 
-sys.exit(main())
+entry()

@@ -15,7 +15,9 @@ run that logged a warning.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -136,6 +138,28 @@ def with_defaults(argv: list[str]) -> list[str]:
     return argv
 
 
+def entry() -> None:
+    """The program (`labdeck`, `python build.py`, `python -m labdeck`): main(), then exit.
+
+    After a one-shot build nothing is left to do but free the build's million
+    objects one by one (0.2-0.4 CPU-s on the corpus, at the end of every cold
+    build): the process leaves at once instead and the system takes its memory back.
+    Other commands (browsers, temporary folders, lab runs) exit the usual way."""
+    global _one_shot
+    _one_shot = True
+    status = main()
+    if _done_with_objects:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(status)
+    sys.exit(status)
+
+
+_one_shot = False               # run by entry(): the process ends with the command
+_done_with_objects = False      # set by a one-shot build, once its output is written and reported
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = with_defaults(sys.argv[1:] if argv is None else argv)
     args = parser(only=argv[0]).parse_args(argv)
@@ -183,6 +207,11 @@ def build_command(args) -> int:
         from .serve.watch import watch
         return watch(manifests, args)
     from .build import build, print_diagnostics
+    if _one_shot:
+        # This process ends with the build: its objects live until then, and the cycle
+        # collector would only walk them again (the build pauses it while it runs; left
+        # off, it does not resume at the end just to scan them all once more).
+        gc.disable()
     try:
         result = build(manifests, args.out, args.source, args.exclude, args.strict, args.zip,
                        templates=args.templates, fetch_remote=args.fetch_remote, single_file=args.single_file)
@@ -190,6 +219,8 @@ def build_command(args) -> int:
         print(os_error_line(e, args.out), file=sys.stderr)
         return 1
     print_diagnostics(result)
+    global _done_with_objects
+    _done_with_objects = True
     if not result.ok:
         print(f"{PROG}: {len(result.failed)} deck(s) failed: "
               + ", ".join(str(m) for m in result.failed), file=sys.stderr)
@@ -244,4 +275,4 @@ COMMAND = {"build": build_command, "labs extract": labs_extract_command, "labs r
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
