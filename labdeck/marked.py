@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from markdown_it.token import Token
 
@@ -88,6 +89,41 @@ R_LHEADING = _compile(LHEADING)
 R_HR = _compile(HR)
 R_BLOCKQUOTE = _compile(BLOCKQUOTE)
 R_LIST = _compile(LIST)
+_LIST_START = re.compile(r"( *)(" + BULLET + ") ", re.ASCII)
+_LIST_HR_END = _compile(r"^\n+(?=(?: *[-*_]){3,} *(?:\n+|$))")
+_ASCII_SPACE = " \t\n\r\f\v"           # JavaScript's \s, as far as a deck's text goes
+
+
+@lru_cache(maxsize=None)
+def _list_gap_end(indent: str) -> re.Pattern:
+    return re.compile(r"\n{2,}(?! )(?!" + indent + BULLET + r" )\n*", re.ASCII)
+
+
+def match_list(src: str, pos: int) -> tuple[int, str] | None:
+    r"""R_LIST.match(src, pos) as (end, bullet), found line by line.
+
+    marked's list rule ends at the first place after the bullet where a blank
+    line ends it, an hr follows, or only white space is left; its lazy
+    `[\s\S]+?` tries those endings at every character, and lists are a deck's
+    most common block (a quarter of the block stage). Only a newline can
+    start the first two endings: they are tried at newlines, in the same order."""
+    m = _LIST_START.match(src, pos)
+    if m is None or m.end() >= len(src):            # `[\s\S]+?` needs one character
+        return None
+    first = m.end() + 1
+    blank_from = max(first, len(src.rstrip(_ASCII_SPACE)))      # where `\s*$` matches
+    gap_end = _list_gap_end(m.group(1))
+    at = first
+    while True:
+        nl = src.find("\n", at)
+        if nl < 0 or nl > blank_from:
+            return len(src), m.group(2)
+        end = _LIST_HR_END.match(src, nl) or gap_end.match(src, nl)
+        if end:
+            return end.end(), m.group(2)
+        if nl == blank_from:
+            return len(src), m.group(2)
+        at = nl + 1
 R_ITEM = _compile(ITEM, re.M)
 R_HTML = _compile(HTML)
 R_DEF = _compile(DEF)
@@ -225,11 +261,12 @@ class Lexer:
                 self.nested(_QUOTE_MARK.sub("", m.group(0)), top)
                 self.push("blockquote_close", "blockquote", -1)
                 continue
-            m = R_LIST.match(src, pos) if c in "*+-" or "0" <= c <= "9" else None
-            if m:
+            found = match_list(src, pos) if c in "*+-" or "0" <= c <= "9" else None
+            if found:
                 flush()
-                rest = self.list(m)
-                src = rest + src[m.end():]
+                end, bullet = found
+                rest = self.list(src[pos:end], bullet)
+                src = rest + src[end:]
                 pos, end = 0, len(src)
                 continue
             m = R_HTML.match(src, pos) if c == "<" else None
@@ -279,13 +316,12 @@ class Lexer:
         self.inline(text)
         self.push("heading_close", f"h{depth}", -1)
 
-    def list(self, m: re.Match) -> str:
+    def list(self, text: str, bullet: str) -> str:
         """One list (marked's list rule with smartLists); returns the source it gave back."""
-        bullet = m.group(2)
         ordered = len(bullet) > 1
         kind = "ordered_list" if ordered else "bullet_list"
         self.push(f"{kind}_open", "ol" if ordered else "ul", 1)
-        items = [i.group(0) for i in R_ITEM.finditer(m.group(0))]
+        items = [i.group(0) for i in R_ITEM.finditer(text)]
         given_back = ""
         next_loose = False
         count = len(items)

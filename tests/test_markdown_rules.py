@@ -82,3 +82,24 @@ def test_fixture_is_what_remark_shows(remark_page, md, html):
     ours = remark_page.evaluate(FACTS_JS)
     assert len(theirs) == 1
     assert ours[0] == theirs[0]
+
+
+def test_list_rule_found_line_by_line_ends_where_marked_s_regex_ends():
+    """marked.match_list (the list rule tried at newlines only) against marked's own
+    regular expression, at every position of many small sources built from the
+    pieces that end a list: blank lines, hr lines, bullets, indents, trailing space."""
+    import random
+
+    from labdeck import marked
+    pieces = ["- ", "* ", "+ ", "1. ", "12. ", "  ", "   - ", "\n", "\n\n", "\n\n\n", "x", " ", "a b",
+              "---", "***", "_ _ _", "-", "\t", "\r", "\f"]
+    rng = random.Random(7)
+    tried = 0
+    for _ in range(6000):
+        src = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+        for pos in range(len(src)):
+            expected = marked.R_LIST.match(src, pos)
+            found = marked.match_list(src, pos)
+            assert found == (expected and (expected.end(), expected.group(2))), (src, pos)
+            tried += expected is not None
+    assert tried > 5000          # the sources do hold lists
