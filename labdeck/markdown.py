@@ -519,19 +519,24 @@ class Renderer:
         return self._render([text], text, inside)
 
     def tree(self, content: list, inside: bool = False) -> str:
-        # Unchanged chapters hand us the very same parsed pieces at every rebuild:
-        # remember the HTML by their identity (kept alive in the memo, checked with `is`).
-        key = (tuple(map(id, content)), inside, self._table)
-        hit = self.caches.trees.get(key)
+        # A slide's pieces are the very same objects when a deck plans its renders and then
+        # fills its slides, and at every watch rebuild of an unchanged chapter: remember the
+        # render key by their identity (the pieces kept alive in the memo, checked with `is`),
+        # so the slide's text is joined and hashed once.
+        ident = (tuple(map(id, content)), inside, self._table)
+        hit = self.caches.trees.get(ident)
         if hit is not None and len(hit[0]) == len(content) and all(a is b for a, b in zip(hit[0], content)):
-            return hit[1]
-        out = self._render(content, source_text(content), inside)
-        if self.plan is None:
-            self.caches.trees.remember(key, (tuple(content), out))
-        return out
+            key, refs = hit[1], hit[2]
+        else:
+            key, refs = self._key(source_text(content), inside)
+            self.caches.trees.remember(ident, (tuple(content), key, refs))
+        return self._lookup(content, key, refs, inside)
 
     def _render(self, content: list, text: str, inside: bool) -> str:
         key, refs = self._key(text, inside)
+        return self._lookup(content, key, refs, inside)
+
+    def _lookup(self, content: list, key: bytes, refs: dict, inside: bool) -> str:
         out = self._cache.get(key)
         if out is None:
             if self.plan is not None:

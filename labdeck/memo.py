@@ -48,7 +48,7 @@ class Caches:
         self.lab_blocks = Table(20_000)     # (block text, path, line) → (LabBlock, its warnings)
         # markdown.py
         self.render_keys = Table(50_000)    # (text, inside, link table) → (store key, links used)
-        self.trees = Table(20_000)          # ids of a content tree's items → (the items, HTML)
+        self.trees = Table(50_000)          # ids of a content tree's items → (the items, store key, links used)
         # render.py
         self.image_refs = Table(20_000)     # slide HTML → the local files it loads
         self.markup = Table(20_000)         # a slide's fields → its container's HTML around its numbers
