@@ -119,13 +119,13 @@ def launch_args(args: list[str]) -> list[str]:
 
 
 @contextmanager
-def launch(headless: bool = True, path: str | None = None) -> Iterator["object"]:
-    """Yield a Playwright Browser running our Chromium; closes everything on exit."""
+def launch(headless: bool = True, path: str | None = None, args: list[str] = LAUNCH_ARGS) -> Iterator["object"]:
+    """Yield a Playwright Browser running our Chromium (`args`: its switches); closes everything on exit."""
     from playwright.sync_api import sync_playwright   # imported late: the build itself never needs it
 
     executable = chromium_path(path)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, headless=headless, args=launch_args(LAUNCH_ARGS))
+        browser = pw.chromium.launch(executable_path=executable, headless=headless, args=launch_args(args))
         try:
             yield browser
         finally:

@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import time
 import weakref
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -217,75 +216,97 @@ def _svg_id(key: str) -> str:
     return f"mermaid-{key[:16]}"
 
 
-class DrawingBrowser:
-    """Chromium drawing diagrams on one page, in the background: started with the diagrams
-    known so far (key -> source), which it draws at once; `results()` collects those and draws
-    any other asked for. Raises OSError when the browser cannot start.
+class DrawingProcess:
+    """`python -m labdeck.mermaid`, drawing diagrams in the background with Playwright: a process
+    of its own, not a thread (the build forks its render workers, which threads forbid, and a
+    forked worker must not inherit a Playwright connection). Started with the diagrams known so
+    far (key -> source), written into its page, which draws them at once; `results()` collects
+    those and draws any other asked for. Raises OSError when the process cannot start.
     (Two pages drawing at once were slower on 2 cores: the second one pays mermaid's load and
     warm-up again.)"""
 
     def __init__(self, sources: dict[str, str], mermaid_js: Path, browser_path: str):
-        import tempfile
-        from labdeck.devtools import PipeBrowser
-        self.first = set(sources)
-        self.owner = os.getpid()        # a forked render worker inherits this object: never its to close
-        self.folder = tempfile.mkdtemp(prefix="labdeck-mermaid-")
-        jobs = json.dumps([[key, _svg_id(key), src] for key, src in sources.items()])
-        host = Path(self.folder) / "draw.html"
-        host.write_text(_PAGE % {"module": json.dumps(Path(mermaid_js).resolve().as_uri()),
-                                 "config": json.dumps(MERMAID_CONFIG),
-                                 "jobs": jobs.replace("<", "\\u003c")},     # no `</script>` inside
-                        encoding="utf-8")
-        try:
-            self.browser = PipeBrowser(browser_path, host.as_uri(), ["--allow-file-access-from-files"])
-        except OSError:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            raise
+        import subprocess
+        import sys
+        self.owner = os.getpid()        # a forked render worker inherits this object: never its to stop
+        self.proc = subprocess.Popen([sys.executable, "-m", "labdeck.mermaid", str(mermaid_js), browser_path],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, cwd=Path(__file__).resolve().parent.parent)
+        try:                            # line 1: what its page draws at once
+            self.proc.stdin.write(json.dumps(sources) + "\n")
+            self.proc.stdin.flush()
+        except OSError:                 # it died: results() says why
+            pass
 
     def results(self, todo: dict[str, str]) -> dict[str, dict]:
         """key -> {"svg": ...} or {"error": ...} for each of `todo` (key -> source). Raises
-        DevToolsError when mermaid cannot load; a diagram that hangs or kills the page gets a
-        "transient" error (not cached)."""
-        from labdeck.devtools import DevToolsError, evaluate
-        timeout = RENDER_TIMEOUT_MS / 1000
-        session = self._page(timeout)
-        out = {}
-        for key, src in todo.items():
-            expr = (f"drawn[{json.dumps(key)}]" if key in self.first
-                    else f"draw({json.dumps(_svg_id(key))}, {json.dumps(src)})")
-            try:
-                out[key] = evaluate(self.browser, session, expr, timeout)
-            except DevToolsError as e:
-                out[key] = {"error": _one_line_error(str(e)), "transient": True}
-        return out
-
-    def _page(self, timeout: float) -> str:
-        """A session on the drawing page once mermaid is loaded."""
-        from labdeck.devtools import DevToolsError, evaluate
-        deadline = time.monotonic() + timeout
-        while True:
-            session = self.browser.page_session(timeout)
-            try:        # until the page's own document is there, `ready` is undefined or its context goes away
-                if evaluate(self.browser, session, "window.ready && window.ready.then(() => location.href)", timeout):
-                    return session
-            except DevToolsError as e:
-                if "context" not in str(e).lower():
-                    raise DevToolsError(f"mermaid did not load: {e}") from None
-            if time.monotonic() > deadline:
-                raise DevToolsError("mermaid did not load in time")
-            time.sleep(0.01)
+        RuntimeError when the browser cannot start or mermaid cannot load; a diagram that hangs
+        or kills the page gets a "transient" error (not cached)."""
+        import subprocess
+        try:                            # line 2: what the build wants back
+            out, err = self.proc.communicate(json.dumps(todo) + "\n",
+                                             timeout=RENDER_TIMEOUT_MS / 1000 * (2 + len(todo)))
+        except (OSError, subprocess.TimeoutExpired):
+            self.close()
+            raise
+        results = {}
+        for line in out.splitlines():
+            item = json.loads(line)
+            results[item.pop("key")] = item
+        if self.proc.returncode != 0 and not results:
+            raise RuntimeError((err.strip().splitlines() or [f"exit status {self.proc.returncode}"])[-1])
+        return {k: v for k, v in results.items() if k in todo}
 
     def close(self) -> None:
-        if os.getpid() == self.owner:
-            self.browser.close()
-            shutil.rmtree(self.folder, ignore_errors=True)
+        if os.getpid() == self.owner and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _serve(mermaid_js: str, browser_path: str) -> int:
+    """The drawing process: reads the diagrams its page draws at once (a JSON object, key ->
+    source, on the first line of stdin), launches the browser on that page, then reads the
+    diagrams wanted back (second line) and answers one {"key", "svg"|"error"} line each."""
+    import sys
+    import tempfile
+    from labdeck.browser import LAUNCH_ARGS, launch
+
+    line = sys.stdin.readline()
+    if not line:                        # the build went away before asking anything
+        return 0
+    first = json.loads(line)
+    try:
+        with tempfile.TemporaryDirectory(prefix="labdeck-mermaid-") as tmp, \
+                launch(path=browser_path, args=[*LAUNCH_ARGS, "--allow-file-access-from-files"]) as browser:
+            jobs = json.dumps([[key, _svg_id(key), src] for key, src in first.items()])
+            host = Path(tmp) / "draw.html"
+            host.write_text(_PAGE % {"module": json.dumps(Path(mermaid_js).resolve().as_uri()),
+                                     "config": json.dumps(MERMAID_CONFIG),
+                                     "jobs": jobs.replace("<", "\\u003c")},     # no `</script>` inside
+                            encoding="utf-8")
+            page = browser.new_page()
+            page.set_default_timeout(RENDER_TIMEOUT_MS)
+            page.goto(host.as_uri())            # the page's script has run: its drawing is under way
+            todo = json.loads(sys.stdin.readline() or "{}")
+            page.evaluate("window.ready")       # mermaid loaded, or its error raised
+            for key, src in todo.items():
+                try:
+                    result = page.evaluate("([key, id, src]) => drawn[key] || draw(id, src)",
+                                           [key, _svg_id(key), src])
+                except Exception as e:          # a diagram that hangs or kills the page: not cached
+                    result = {"error": _one_line_error(str(e)), "transient": True}
+                print(json.dumps({"key": key, **result}), flush=True)
+    except Exception as e:
+        print(f"mermaid did not draw: {_one_line_error(str(e))}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _render_in_browser(todo: dict[str, str], mermaid_js: Path, browser_path: str) -> dict[str, dict]:
     """key -> {"svg": ...} or {"error": ...}, for all `todo` (key -> source), in one Chromium
     launch and one page; `mermaid_js` is the package's ES module entry (ENTRY). Raises on a
     browser that cannot start or a mermaid that cannot load."""
-    drawing = DrawingBrowser(todo, mermaid_js, browser_path)
+    drawing = DrawingProcess(todo, mermaid_js, browser_path)
     try:
         return drawing.results(todo)
     finally:
@@ -405,17 +426,17 @@ class EarlyDiagrams:
 
     Launching Chromium and loading mermaid takes seconds: `look_ahead()` the
     manifests before parsing (or `feed()` Markdown texts), and the uncached
-    diagrams found start a DrawingBrowser, which draws them while the build goes
-    on (Chromium's own processes: the build runs no thread, so it may still fork
-    its render workers). `results()` then collects them; a build that fails
-    before drops the object, which closes the browser."""
+    diagrams found start a DrawingProcess, whose page draws them while the build
+    goes on (in processes of their own: the build runs no thread, so it may still
+    fork its render workers). `results()` then collects them; a build that fails
+    before drops the object, which stops the process."""
 
     def __init__(self, cache_dir: Path, browser_path: str | None = None, mermaid_dir: Path | None = None):
         self.cache = Path(cache_dir) / "mermaid"
         self.browser_path = browser_path
         self.mermaid_dir = mermaid_dir
         self.version = None
-        self.drawing: DrawingBrowser | None = None
+        self.drawing: DrawingProcess | None = None
         self.found: dict[str, str] = {}         # key -> source, uncached, not yet handed to a browser
         self.disabled = False
         self._close = None
@@ -492,7 +513,7 @@ class EarlyDiagrams:
             browser = drawing_browser_path(self.browser_path)
             if not mermaid_js.is_file():
                 raise FileNotFoundError(mermaid_js)
-            self.drawing = DrawingBrowser(self.found, mermaid_js, browser)
+            self.drawing = DrawingProcess(self.found, mermaid_js, browser)
         except (ChromiumNotFound, OSError):
             self.disabled = True                # render_mermaid will say why
             return False
@@ -507,3 +528,8 @@ class EarlyDiagrams:
             return drawing.results(todo)
         finally:
             self._close()
+
+
+if __name__ == "__main__":
+    import sys
+    sys.exit(_serve(*sys.argv[1:3]))

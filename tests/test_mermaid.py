@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from labdeck import mermaid
+from labdeck import forked, mermaid
 from labdeck.browser import ChromiumNotFound, chromium_path
 from labdeck.diagnostics import Diagnostics
 from labdeck.mermaid import (Diagram, apply_mermaid, find_mermaid_blocks,
@@ -293,6 +293,7 @@ def test_look_ahead_starts_the_browser_from_the_chapter_files_the_manifests_name
     early = mermaid.EarlyDiagrams(tmp_path / "cache")
     early.look_ahead([tmp_path / "deck.yml"])
     assert early.started                      # before any parsing
+    assert forked.may_fork()                  # drawn in a process of its own: no thread here for workers to inherit
     [key] = early.found
     assert early.found[key] == FLOWCHART
     result = early.results({key: FLOWCHART})
