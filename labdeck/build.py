@@ -245,15 +245,17 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             result.failed.append(manifest)
             continue
         loaded.append((manifest, deck, seconds + shared + time.perf_counter() - started))
-    # Decks without diagrams are written first, while the diagram browser
-    # (started during parsing) finishes drawing on the other core.
-    plain = [item for item in loaded if not _has_diagrams(item[1])]
-    drawn = [item for item in loaded if _has_diagrams(item[1])]
-    pages = _write_pages(out, [d for _, d, _ in plain], env, caches)
-    if drawn:
-        _render_diagrams([d for _, d, _ in drawn], cache, diagrams, result.diagnostics)
-        pages += _write_pages(out, [d for _, d, _ in drawn], env, caches)
-    for (manifest, deck, load_seconds), (error, write_seconds) in zip(plain + drawn, pages):
+    # While the diagram browser (started before parsing) draws, the decks without diagrams
+    # are written first; with nothing being drawn (SVGs cached), every page at once.
+    drawing = diagrams.started
+    with_diagrams = [item for item in loaded if _has_diagrams(item[1])]
+    first = [item for item in loaded if not _has_diagrams(item[1])] if drawing else []
+    pages = _write_pages(out, [d for _, d, _ in first], env, caches)
+    if with_diagrams:
+        _render_diagrams([d for _, d, _ in with_diagrams], cache, diagrams, result.diagnostics)
+    rest = with_diagrams if drawing else loaded
+    pages += _write_pages(out, [d for _, d, _ in rest], env, caches)
+    for (manifest, deck, load_seconds), (error, write_seconds) in zip(first + rest, pages):
         if error is not None:
             result.diagnostics.add(error)
             result.failed.append(manifest)
