@@ -247,13 +247,13 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
         loaded.append((manifest, deck, seconds + shared + time.perf_counter() - started))
     # While the diagram browser (started before parsing) draws, the decks without diagrams
     # are written first; with nothing being drawn (SVGs cached), every page at once.
-    drawing = diagrams.started
-    with_diagrams = [item for item in loaded if _has_diagrams(item[1])]
-    first = [item for item in loaded if not _has_diagrams(item[1])] if drawing else []
+    plain, with_diagrams = [], []
+    for item in loaded:
+        (with_diagrams if _has_diagrams(item[1]) else plain).append(item)
+    first, rest = (plain, with_diagrams) if diagrams.started else ([], loaded)
     pages = _write_pages(out, [d for _, d, _ in first], env, caches)
     if with_diagrams:
         _render_diagrams([d for _, d, _ in with_diagrams], cache, diagrams, result.diagnostics)
-    rest = with_diagrams if drawing else loaded
     pages += _write_pages(out, [d for _, d, _ in rest], env, caches)
     for (manifest, deck, load_seconds), (error, write_seconds) in zip(first + rest, pages):
         if error is not None:
