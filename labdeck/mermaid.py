@@ -7,6 +7,9 @@ labdeck/node/package-lock.json) once at build time in Chromium and inline
 the SVG it makes. mermaid is found in $LABDECK_MERMAID, in a checkout's
 labdeck/node/node_modules (`./dev` runs `npm ci` there), or in the build
 cache folder, where `npm ci` installs the same lock on first use.
+The pin is mermaid 11, the major version container.training's page imports
+(`mermaid@11`): 12 lays flowcharts out with ELK by default, 11 with dagre, so
+only 11 draws them as the authors see them.
 
 Usage from the renderer, after each slide's HTML is rendered:
 

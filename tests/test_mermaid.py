@@ -90,6 +90,25 @@ def test_cache_key_changes_with_source(cold):
     assert w.message.startswith("1 mermaid diagram(s) left as text: ") and NOWHERE in w.message
 
 
+def test_cache_key_changes_with_mermaid_version():
+    # another mermaid lays diagrams out differently: its SVGs are never taken from the cache
+    assert mermaid._key("11.17.2", FLOWCHART) != mermaid._key("12.3.0", FLOWCHART)
+    assert mermaid._key("11.17.2", FLOWCHART) == mermaid._key("11.17.2", FLOWCHART)
+
+
+def test_pinned_mermaid_is_the_major_version_the_reference_page_imports():
+    """container.training's page imports `mermaid@N` (the newest N.x) from a CDN: its authors see
+    that version's layouts (mermaid 11 lays flowcharts out with dagre, 12 with ELK by default)."""
+    page = CORPUS.parent / "reference" / "workshop.html"
+    if not page.is_file():
+        pytest.skip(f"reference page not found at {page}")
+    [major] = set(re.findall(r"/npm/mermaid@(\d+)", page.read_text(encoding="utf-8")))
+    assert mermaid.MERMAID_VERSION.split(".")[0] == major
+    installed = mermaid.mermaid_version()
+    if installed is not None:       # a checkout's node_modules, when `npm ci` has run
+        assert installed == mermaid.MERMAID_VERSION
+
+
 def test_missing_mermaid_package_warns_once_and_renders_nothing(tmp_path):
     diags = Diagnostics()
     out = render_mermaid([Diagram(FLOWCHART, "a.md", 3), Diagram(BROKEN, "b.md", 4)],
