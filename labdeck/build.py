@@ -245,17 +245,25 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
             result.failed.append(manifest)
             continue
         loaded.append((manifest, deck, seconds + shared + time.perf_counter() - started))
-    # While the diagram browser (started before parsing) draws, the decks without diagrams
-    # are written first; with nothing being drawn (SVGs cached), every page at once.
+    # While the diagram browser (started before parsing) draws, every page is assembled: those
+    # with diagrams are kept to take their SVGs when they come (drawing takes longer than all the
+    # rest). With nothing being drawn (SVGs cached), the SVGs go in first.
     plain, with_diagrams = [], []
     for item in loaded:
         (with_diagrams if _has_diagrams(item[1]) else plain).append(item)
-    first, rest = (plain, with_diagrams) if diagrams.started else ([], loaded)
-    pages = _write_pages(out, [d for _, d, _ in first], env, caches)
-    if with_diagrams:
-        _render_diagrams([d for _, d, _ in with_diagrams], cache, diagrams, result.diagnostics)
-    pages += _write_pages(out, [d for _, d, _ in rest], env, caches)
-    for (manifest, deck, load_seconds), (error, write_seconds) in zip(first + rest, pages):
+    if diagrams.started:
+        loaded = plain + with_diagrams
+        drawn = [d for _, d, _ in with_diagrams]
+        pages = _write_pages(out, [d for _, d, _ in loaded], env, caches, held=len(plain))
+        before = [[(s, s.html) for s in deck.slides if 'class="mermaid"' in s.html] for deck in drawn]
+        _render_diagrams(drawn, cache, diagrams, result.diagnostics)
+        pages[len(plain):] = [_write_held_page(out, deck, page, changed, env, caches)
+                              for deck, page, changed in zip(drawn, pages[len(plain):], before)]
+    else:
+        if with_diagrams:
+            _render_diagrams([d for _, d, _ in with_diagrams], cache, diagrams, result.diagnostics)
+        pages = _write_pages(out, [d for _, d, _ in loaded], env, caches)
+    for (manifest, deck, load_seconds), (error, write_seconds) in zip(loaded, pages):
         if error is not None:
             result.diagnostics.add(error)
             result.failed.append(manifest)
@@ -295,13 +303,16 @@ def _build(manifests, out, source_root, exclude, strict, make_zip, quiet, cache_
     return result
 
 
-def _write_pages(out: Path, decks: list[Deck], env, caches: Caches) -> list[tuple]:
+def _write_pages(out: Path, decks: list[Deck], env, caches: Caches, held: int | None = None) -> list[tuple]:
     """Each deck's page assembled and written, with what went wrong (a Diagnostic or
-    None) and the seconds it took; half of the work on the other core (forked.py)."""
+    None) and the seconds it took; half of the work on the other core (forked.py).
+    The decks from index `held` on are assembled and their files copied, but their page is
+    not written: it comes back instead of the seconds, as (None, (page, seconds))."""
     from . import render
     from .forked import map_halves
 
-    def write(deck: Deck) -> tuple:
+    def write(index: int) -> tuple:
+        deck = decks[index]
         started = time.perf_counter()
         try:
             page = render.deck_page(deck, env, caches)
@@ -309,6 +320,8 @@ def _write_pages(out: Path, decks: list[Deck], env, caches: Caches) -> list[tupl
                 copy_output(out, rel, src)
             for rel, text in deck.stylesheets.items():
                 write_output(out, rel, text)
+            if held is not None and index >= held:
+                return None, (page, time.perf_counter() - started)
             write_output(out, deck.html_name, page)
         except BuildError as e:
             return e.diagnostic, 0.0
@@ -318,7 +331,28 @@ def _write_pages(out: Path, decks: list[Deck], env, caches: Caches) -> list[tupl
             return _unexpected(deck.manifest, e).diagnostic, 0.0
         return None, time.perf_counter() - started
 
-    return map_halves(write, decks, [len(d.slides) for d in decks])
+    return map_halves(write, range(len(decks)), [len(d.slides) for d in decks])
+
+
+def _write_held_page(out: Path, deck: Deck, held: tuple, changed: list, env, caches: Caches) -> tuple:
+    """A page assembled by _write_pages(held=...) before its diagrams were drawn, written with
+    them: each slide of `changed` ([(slide, its HTML then)]) gets its HTML of now (SVGs in)."""
+    from . import render
+    error, page_seconds = held
+    if error is not None:
+        return held
+    page, seconds = page_seconds
+    started = time.perf_counter()
+    try:
+        page = render.with_new_slide_html(page, changed)
+        if page is None:                   # not found as assembled: assembled again
+            page = render.deck_page(deck, env, caches)
+        write_output(out, deck.html_name, page)
+    except OSError as e:
+        return os_error(e, display_path(out)), 0.0
+    except Exception as e:
+        return _unexpected(deck.manifest, e).diagnostic, 0.0
+    return None, seconds + time.perf_counter() - started
 
 
 def _write_single_files(out: Path, result: BuildResult, deck_stamps: list) -> None:

@@ -217,6 +217,21 @@ def slide_markup(s, prefix: str, total: int, parts: tuple[str, str] | None = Non
             f'<div class="remark-slide-number">{prefix}{s.display_number}/{total}</div>{tail}')
 
 
+def with_new_slide_html(page: str, changed: list) -> str | None:
+    """`page` (deck_page's) with the HTML of each slide of `changed` ([(slide, its HTML when the
+    page was assembled)], in slide order) replaced by its HTML of now: the SVGs of diagrams drawn
+    while the page was assembled. None when a slide's old HTML is not where it was put."""
+    pieces, pos = [], 0
+    for s, old in changed:
+        container = page.find(f'<div class="remark-slide-container" id="slide-{s.number}" ', pos)
+        at = page.find(f'">\n{old}\n', container) + 3 if container >= 0 and old else -1
+        if at < 3:
+            return None
+        pieces += [page[pos:at], s.html]
+        pos = at + len(old)
+    return "".join(pieces) + page[pos:]
+
+
 def _slide_parts(s) -> tuple[str, str]:
     """A slide container's markup before and after its number, from its name on."""
     name = f' data-name="{escape(s.name)}"' if s.name else ""

@@ -320,3 +320,48 @@ def test_look_ahead_starts_the_browser_from_the_chapter_files_the_manifests_name
     result = early.results({key: FLOWCHART})
     assert "labdeck build" in result[key]["svg"]
     assert not early.started
+
+
+def test_pages_assembled_while_diagrams_draw_are_the_pages_written_with_them_cached(mermaid_installed, tmp_path):
+    """A cold build assembles the pages of decks with diagrams while the diagrams are drawn and
+    puts the SVGs in afterwards: the same bytes as a build that found every SVG cached."""
+    from labdeck.build import build
+    other = 'flowchart TD\n  Parse --> Render\n'
+    (tmp_path / "a.md").write_text(f'## One\n\n<pre class="mermaid">\n{FLOWCHART}</pre>\n\n---\n\nclass: center\n\n'
+                                   f'## Two, the same again and another\n\n<pre class="mermaid">\n{FLOWCHART}</pre>\n'
+                                   f'\n<pre class="mermaid">\n{other}</pre>\n\n---\n\n## Broken\n\n'
+                                   f'<pre class="mermaid">\n{BROKEN}</pre>\n')
+    (tmp_path / "b.md").write_text("## No diagram\n\nwords\n")
+    (tmp_path / "deck.yml").write_text("title: Drawn\ncontent:\n- b.md\n- a.md\n- b.md\n")
+    (tmp_path / "plain.yml").write_text("title: Plain\ncontent:\n- b.md\n")
+    manifests = [tmp_path / "deck.yml", tmp_path / "plain.yml"]
+    cold = build(manifests, tmp_path / "cold", cache_dir=tmp_path / "cache", quiet=True)
+    warm = build(manifests, tmp_path / "warm", cache_dir=tmp_path / "cache", quiet=True)
+    assert cold.ok and warm.ok
+    page = (tmp_path / "cold" / "deck.html").read_text()
+    assert page.count('data-processed="true"><svg') == 3
+    assert page == (tmp_path / "warm" / "deck.html").read_text()
+    assert (tmp_path / "cold" / "plain.html").read_bytes() == (tmp_path / "warm" / "plain.html").read_bytes()
+    assert [str(w) for w in cold.diagnostics.warnings] == [str(w) for w in warm.diagnostics.warnings]
+
+
+def test_new_slide_html_goes_where_the_old_was_or_nowhere():
+    from labdeck import render
+    slide = Slide(number=2, pos=Position("a.md", 1), name=None, classes=[], properties={},
+                  markdown="", notes="", html="<p>new</p>")
+    page = ('<div class="remark-slide-container" id="slide-1" x><div class="a">\n<p>old</p>\n</div>'
+            '<div class="remark-slide-container" id="slide-2" x><div class="a">\n<p>old</p>\n</div>')
+    assert render.with_new_slide_html(page, [(slide, "<p>old</p>")]) == page[:-17] + "<p>new</p>\n</div>"
+    assert render.with_new_slide_html(page, [(slide, "<p>gone</p>")]) is None
+
+
+def test_the_drawing_process_answers_then_closes_its_browser_alone(mermaid_installed, tmp_path):
+    """results() returns once every diagram is answered, without waiting for the browser to
+    close; the process then exits by itself. Node.js keeps the driver's compiled code in the cache."""
+    drawing = mermaid.DrawingProcess({"k": FLOWCHART}, mermaid.MERMAID_DIR / mermaid.ENTRY, chromium_path(),
+                                     tmp_path / "cache")
+    results = drawing.results({"k": FLOWCHART, "b": BROKEN})
+    assert "labdeck build" in results["k"]["svg"] and "error" in results["b"]
+    drawing.close()                           # answered: not killed
+    assert drawing.proc.wait(timeout=60) == 0
+    assert any((tmp_path / "cache" / "node-compile-cache").rglob("*"))
