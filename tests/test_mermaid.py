@@ -106,7 +106,7 @@ def test_pinned_mermaid_is_the_major_version_the_reference_page_imports():
     assert mermaid.MERMAID_VERSION.split(".")[0] == major
     installed = mermaid.mermaid_version()
     if installed is not None:       # a checkout's node_modules, when `npm ci` has run
-        assert installed == mermaid.MERMAID_VERSION
+        assert installed == mermaid.MERMAID_VERSION, "labdeck/node/node_modules is stale: run ./dev (npm ci)"
 
 
 def test_missing_mermaid_package_warns_once_and_renders_nothing(tmp_path):
