@@ -194,7 +194,8 @@ def _one_line_error(message: str) -> str:
 # --allow-file-access-from-files), so that only the chunks of the diagram kinds met are loaded and
 # compiled (mermaid 11, a flowchart: 0.9 MB in 27 modules of the 3.6 MB the one-file build
 # parses). The page is written with the diagrams known at launch and draws them on its own, one
-# after the other, as soon as mermaid is loaded: nothing of ours runs meanwhile. `drawn[key]` is each one's result; `draw` adds one.
+# after the other, as soon as mermaid is loaded: nothing of ours runs meanwhile. `drawn[key]` is
+# each one's result; `draw` adds one.
 _PAGE = """<!doctype html><meta charset="utf-8"><script>
 window.ready = import(%(module)s).then(m => { window.mermaid = m.default; mermaid.initialize(%(config)s); return true; });
 let queue = window.ready;
